@@ -1,0 +1,5 @@
+import sys
+
+from chatkiosk.cli import main
+
+sys.exit(main())

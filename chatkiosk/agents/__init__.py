@@ -1,0 +1,1 @@
+"""Agents: tools, the agent loop, context policies, and one package per agent."""

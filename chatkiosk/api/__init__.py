@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes only: parse, authorise, call the core, shape the answer."""

@@ -1,0 +1,41 @@
+"""The composition root: `create_app(settings)` wires runtime, middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from chatkiosk import __version__
+from chatkiosk.api import admin, auth, conversations, errors, keys, ops
+from chatkiosk.api.middleware import RequestContext
+from chatkiosk.config import Settings
+from chatkiosk.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app for `settings` (read from the environment when not given)."""
+    settings = settings or Settings()
+    runtime = Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="chatkiosk",
+        version=__version__,
+        description="A self-hosted, multi-user conversational agent server.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in (ops.router, auth.router, keys.router, conversations.router, admin.router):
+        app.include_router(router)
+    app.add_middleware(RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes)
+    return app

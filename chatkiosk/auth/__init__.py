@@ -1,0 +1,1 @@
+"""Accounts and sessions: passwords, tokens, API keys, revocation, the current-user dependency."""

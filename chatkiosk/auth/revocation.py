@@ -1,0 +1,115 @@
+"""Revoked logins: checked on every authenticated request, announced to live streams/sockets.
+
+In-process by default; in Redis when configured, so a logout on one worker holds on all of
+them at once. The database keeps the authoritative record (`logins.revoked_at`); at start the
+in-process list is reloaded from it, so a restart does not bring revoked tokens back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+Listener = Callable[[str, str], None]  # (login_id, reason)
+
+
+class RevocationList(Protocol):
+    async def revoke(self, login_id: str, reason: str, ttl: float) -> None:
+        """Revoke the login for `ttl` seconds (the longest any of its tokens can live)."""
+        ...
+
+    async def is_revoked(self, login_id: str) -> bool: ...
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` on every revocation (any worker); returns an unsubscribe function."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryRevocationList:
+    def __init__(self) -> None:
+        self._revoked: dict[str, float] = {}
+        self._listeners: list[Listener] = []
+
+    async def revoke(self, login_id: str, reason: str, ttl: float) -> None:
+        self._revoked[login_id] = time.monotonic() + ttl
+        for listener in list(self._listeners):
+            listener(login_id, reason)
+
+    async def is_revoked(self, login_id: str) -> bool:
+        until = self._revoked.get(login_id)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self._revoked[login_id]
+            return False
+        return True
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._listeners.clear()
+
+
+class RedisRevocationList:
+    """Revocations as Redis keys with a TTL, announced on a pub/sub channel."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix + ":revoked:"
+        self._channel = prefix + ":revocations"
+        self._listeners: list[Listener] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def revoke(self, login_id: str, reason: str, ttl: float) -> None:
+        await self._redis.set(self._prefix + login_id, reason, px=max(1000, int(ttl * 1000)))
+        await self._redis.publish(self._channel, f"{login_id} {reason}")
+
+    async def is_revoked(self, login_id: str) -> bool:
+        return bool(await self._redis.exists(self._prefix + login_id))
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    async def start(self) -> None:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self._channel)
+        self._task = asyncio.create_task(self._pump(pubsub))
+
+    async def _pump(self, pubsub) -> None:  # type: ignore[no-untyped-def]
+        try:
+            async for message in self._messages(pubsub):
+                login_id, _, reason = message.partition(" ")
+                for listener in list(self._listeners):
+                    listener(login_id, reason)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    @staticmethod
+    async def _messages(pubsub) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+        async for item in pubsub.listen():
+            if item.get("type") == "message":
+                data = item["data"]
+                yield data.decode() if isinstance(data, bytes) else data
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._listeners.clear()

@@ -1,0 +1,1 @@
+"""Guardrails and limits: rate limits, throttles, concurrency and token quotas."""

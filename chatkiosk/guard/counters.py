@@ -1,0 +1,217 @@
+"""Counters behind every limit: sliding windows, blocks, concurrency slots and quotas.
+
+`MemoryCounters` serves one process; `RedisCounters` is the same thing shared by every worker
+through Redis (atomic Lua scripts, keys under the configured prefix, all with a TTL so a
+crashed worker never leaves a limit stuck).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class Counters(Protocol):
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one event if fewer than `limit` happened in the last `window` s.
+
+        Returns 0 when counted, else the seconds until one more would be allowed.
+        """
+        ...
+
+    async def record(self, key: str, window: float) -> int:
+        """Count one event unconditionally; returns the events in the last `window` s."""
+        ...
+
+    async def reset(self, key: str) -> None: ...
+
+    async def block(self, key: str, seconds: float) -> None:
+        """Mark `key` blocked for `seconds`."""
+        ...
+
+    async def blocked_for(self, key: str) -> float:
+        """Seconds left on a block of `key`, 0 when not blocked."""
+        ...
+
+    async def acquire_slot(self, key: str, limit: int, ttl: float) -> bool:
+        """Take one of `limit` concurrent slots; False when all are taken."""
+        ...
+
+    async def release_slot(self, key: str) -> None: ...
+
+    async def reserve(self, key: str, amount: int, limit: int, ttl: float) -> bool:
+        """Add `amount` to a quota unless it would pass `limit`."""
+        ...
+
+    async def adjust(self, key: str, delta: int, ttl: float) -> None:
+        """Settle a reservation: add `delta` (negative returns unused reservation)."""
+        ...
+
+
+class MemoryCounters:
+    """In-process counters (the embedded default). Safe on one event loop: no await inside."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, deque[float]] = {}
+        self._blocks: dict[str, float] = {}
+        self._values: dict[str, tuple[int, float]] = {}
+
+    def _window(self, key: str, window: float, now: float) -> deque[float]:
+        events = self._events.setdefault(key, deque())
+        while events and events[0] <= now - window:
+            events.popleft()
+        return events
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        now = time.monotonic()
+        events = self._window(key, window, now)
+        if len(events) >= limit:
+            return events[len(events) - limit] + window - now
+        events.append(now)
+        return 0.0
+
+    async def record(self, key: str, window: float) -> int:
+        now = time.monotonic()
+        events = self._window(key, window, now)
+        events.append(now)
+        return len(events)
+
+    async def reset(self, key: str) -> None:
+        self._events.pop(key, None)
+
+    async def block(self, key: str, seconds: float) -> None:
+        self._blocks[key] = time.monotonic() + seconds
+
+    async def blocked_for(self, key: str) -> float:
+        until = self._blocks.get(key)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._blocks[key]
+            return 0.0
+        return left
+
+    def _value(self, key: str) -> int:
+        value, expires = self._values.get(key, (0, 0.0))
+        return value if expires > time.monotonic() else 0
+
+    async def acquire_slot(self, key: str, limit: int, ttl: float) -> bool:
+        current = self._value(key)
+        if current >= limit:
+            return False
+        self._values[key] = (current + 1, time.monotonic() + ttl)
+        return True
+
+    async def release_slot(self, key: str) -> None:
+        current = self._value(key)
+        _, expires = self._values.get(key, (0, 0.0))
+        self._values[key] = (max(0, current - 1), expires)
+
+    async def reserve(self, key: str, amount: int, limit: int, ttl: float) -> bool:
+        current = self._value(key)
+        if current + amount > limit:
+            return False
+        _, expires = self._values.get(key, (0, 0.0))
+        self._values[key] = (current + amount, expires if current else time.monotonic() + ttl)
+        return True
+
+    async def adjust(self, key: str, delta: int, ttl: float) -> None:
+        current = self._value(key)
+        _, expires = self._values.get(key, (0, 0.0))
+        self._values[key] = (max(0, current + delta), expires if current else time.monotonic() + ttl)
+
+
+_HIT = """
+local now = tonumber(ARGV[1]); local window = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
+"""
+_RECORD = """
+local now = tonumber(ARGV[1]); local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return redis.call('ZCARD', KEYS[1])
+"""
+_ACQUIRE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+_RELEASE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
+_RESERVE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1
+"""
+_ADJUST = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n < 0 then redis.call('SET', KEYS[1], 0) end
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+
+class RedisCounters:
+    """The same counters shared across workers and hosts through Redis."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix + ":limits:"
+        self._hit = redis.register_script(_HIT)
+        self._record = redis.register_script(_RECORD)
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._release = redis.register_script(_RELEASE)
+        self._reserve = redis.register_script(_RESERVE)
+        self._adjust = redis.register_script(_ADJUST)
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        left = await self._hit(keys=[self._k(key)], args=[time.time(), window, limit, uuid.uuid4().hex])
+        return max(0.0, float(left))
+
+    async def record(self, key: str, window: float) -> int:
+        return int(await self._record(keys=[self._k(key)], args=[time.time(), window, uuid.uuid4().hex]))
+
+    async def reset(self, key: str) -> None:
+        await self._redis.delete(self._k(key))
+
+    async def block(self, key: str, seconds: float) -> None:
+        await self._redis.set(self._k("block:" + key), "1", px=max(1, int(seconds * 1000)))
+
+    async def blocked_for(self, key: str) -> float:
+        ttl = await self._redis.pttl(self._k("block:" + key))
+        return ttl / 1000 if ttl and ttl > 0 else 0.0
+
+    async def acquire_slot(self, key: str, limit: int, ttl: float) -> bool:
+        return bool(await self._acquire(keys=[self._k(key)], args=[limit, int(ttl * 1000)]))
+
+    async def release_slot(self, key: str) -> None:
+        await self._release(keys=[self._k(key)])
+
+    async def reserve(self, key: str, amount: int, limit: int, ttl: float) -> bool:
+        return bool(await self._reserve(keys=[self._k(key)], args=[amount, limit, int(ttl * 1000)]))
+
+    async def adjust(self, key: str, delta: int, ttl: float) -> None:
+        await self._adjust(keys=[self._k(key)], args=[delta, int(ttl * 1000)])

@@ -1,0 +1,1 @@
+"""LLM providers: one small interface (`Provider`), several hosts behind it."""

@@ -1,0 +1,1 @@
+"""Storage: the async engine, the tables, migrations, and query functions per aggregate."""
