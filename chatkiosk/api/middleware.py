@@ -6,6 +6,7 @@ and a client that leaves is still noticed by the route.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -43,10 +44,14 @@ class RequestContext:
 
         if scope["type"] == "http":
             declared = headers.get(b"content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-                receive = _refuse_body
-            else:
-                receive = _capped(receive, self.max_body)
+            too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body
+            if declared is None and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
+                # A chunked body has no declared size: read it up to the cap before routing.
+                receive, too_large = await _buffered(receive, self.max_body)
+            if too_large:
+                await _send_413(send, request_id)
+                request_id_var.reset(token)
+                return
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -73,20 +78,38 @@ class RequestContext:
             request_id_var.reset(token)
 
 
-async def _refuse_body() -> Message:
-    raise PayloadTooLarge("request body too large")
+async def _send_413(send: Send, request_id: str) -> None:
+    body = json.dumps(PayloadTooLarge("request body too large").body()).encode()
+    await send({
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()), (b"connection", b"close")],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
-def _capped(receive: Receive, limit: int) -> Receive:
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
+async def _buffered(receive: Receive, limit: int) -> tuple[Receive, bool]:
+    """Read the whole body (at most `limit` bytes); replay it, then pass through."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
         message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise PayloadTooLarge("request body too large")
-        return message
+        if message["type"] != "http.request":
+            return receive, False
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return receive, True
+        if not message.get("more_body", False):
+            break
+    replayed = False
 
-    return wrapped
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return await receive()
+
+    return replay, False

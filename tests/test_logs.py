@@ -1,0 +1,48 @@
+"""SECURITY 21 (for what exists now): no password, token, key or PII in a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from chatkiosk.logs import JsonFormatter
+from chatkiosk.redact import mask_pii, redact
+
+from .conftest import PASSWORD
+
+
+async def test_logs_hold_no_secrets_after_a_session_with_errors(api):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        user = await api.signup("logged")
+        key = (await api.client.post("/api/keys", headers=user["headers"], json={"name": "k"})).json()["key"]
+        await api.client.post("/api/auth/login", json={"username": "logged", "password": "wrong-" + PASSWORD})
+        await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"})
+        await api.client.get("/api/nowhere", headers=user["headers"])
+        await api.client.post("/api/conversations", headers=user["headers"], json={"title": "x" * 500})
+        logging.getLogger("chatkiosk.test").info("user wrote 900101-1234567 and 4111 1111 1111 1111, a@b.com, token %s", user["access_token"])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    text = stream.getvalue()
+    assert text, "nothing was logged"
+    for secret in (PASSWORD, user["access_token"], user["refresh_token"], key, "900101-1234567", "4111 1111 1111 1111", "a@b.com"):
+        assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert any(line.get("request_id") for line in lines)
+
+
+def test_redaction_patterns():
+    assert redact("Authorization: Bearer abc.def.ghijkl") == "Authorization: Bearer [REDACTED]"
+    assert "sk-proj-" not in redact("key sk-proj-abcdefghijklmnopqrstuv")
+    assert mask_pii("call 010-1234-5678") == "call [PHONE]"
+    assert mask_pii("card 4111-1111-1111-1111") == "card [CARD]"
+    assert mask_pii("order 1234567890123") == "order 1234567890123"  # not Luhn-valid: left alone
+    assert mask_pii("rrn 900101-1234567") == "rrn [RRN]"
