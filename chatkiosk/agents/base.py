@@ -1,0 +1,55 @@
+"""An agent: a system prompt, the tools it grants, its context policy and limits.
+
+Agents are plain values built in code (see `registry.default_agents`). An agent may also
+answer a turn without the LLM through `intercept` — the kiosk's rule-based order parser does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.tools import ToolCallRecord, ToolContext, ToolRegistry
+from chatkiosk.llm.base import GenerationOptions
+
+DEFAULT_STEP_LIMIT = 8
+
+
+@dataclass(slots=True)
+class InterceptResult:
+    """A turn answered without the LLM: the reply, the tool calls it made, and extra data."""
+
+    reply: str
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Intercept = Callable[[ToolContext, str], Awaitable[InterceptResult | None]]
+
+
+@dataclass(slots=True)
+class Agent:
+    """One agent the server offers (`GET /api/agents`)."""
+
+    name: str
+    description: str
+    system_prompt: str
+    tools: ToolRegistry = field(default_factory=ToolRegistry)
+    provider: str | None = None  # a provider name; None: the server's default
+    context: ContextPolicy = field(default_factory=ContextPolicy)
+    step_limit: int = DEFAULT_STEP_LIMIT
+    allow_model_override: bool = False
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    intercept: Intercept | None = None
+
+    def info(self) -> dict[str, Any]:
+        """The agent as `GET /api/agents` lists it."""
+        return {"name": self.name, "description": self.description, "tools": self.tools.names()}
+
+    async def try_intercept(self, ctx: ToolContext, text: str) -> InterceptResult | None:
+        """The intercept's answer to the user's text, or None when the LLM must answer."""
+        if self.intercept is None:
+            return None
+        return await self.intercept(ctx, text)

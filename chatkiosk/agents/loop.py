@@ -1,0 +1,496 @@
+"""The agent loop: model → tool calls → results → model, until a final answer or a limit.
+
+`run_agent` streams `DeltaEvent`s, `ToolCallEvent`s and `ToolResultEvent`s and ends with an
+`AgentResult`. Limits: a step limit (one step is one model call), a per-turn token budget and
+a deadline; going past one raises an `AgentLimitExceeded` carrying the partial result.
+
+Only tools of the agent's registry are offered and run; a call to any other name is an error
+result the model sees. Models without native tool calling get the same tools through a JSON
+command format: the tools are described in the system prompt and the model answers either
+text or one `{"tool": ..., "arguments": {...}}` object (a reply that starts like one is held
+back, so raw JSON does not reach the user); a command that cannot be used is fed back once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from chatkiosk.agents.confirm import ConfirmationGate
+from chatkiosk.agents.context import message_tokens
+from chatkiosk.agents.tools import (
+    DEFAULT_TOOL_TIMEOUT,
+    ToolCallRecord,
+    ToolContext,
+    ToolOutcome,
+    ToolRecorder,
+    ToolRegistry,
+    error_result,
+    invoke,
+    parse_arguments,
+)
+from chatkiosk.errors import ToolError
+from chatkiosk.events import DeltaEvent, ToolCallEvent, ToolResultEvent
+from chatkiosk.llm.base import (
+    Finish,
+    GenerationOptions,
+    Message,
+    Provider,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageReport,
+)
+
+DEFAULT_STEP_LIMIT = 8
+
+
+@dataclass(slots=True)
+class AgentResult:
+    """What a turn produced. `transcript` holds the messages the loop added before the final
+    answer (assistant messages with `tool_calls`, then `tool` messages), in OpenAI form, for
+    the caller to store; the final answer itself is `text`."""
+
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    steps: int = 0
+    transcript: list[Message] = field(default_factory=list)
+    finish_reason: str = "stop"
+
+
+class AgentLimitExceeded(ToolError):
+    """The turn hit a limit; `result` is what it had produced until then."""
+
+    code = "agent_limit_exceeded"
+
+    def __init__(self, message: str, *, result: AgentResult, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.result = result
+
+
+class StepLimitExceeded(AgentLimitExceeded):
+    code = "step_limit_exceeded"
+
+
+class TokenBudgetExceeded(AgentLimitExceeded):
+    code = "token_budget_exceeded"
+
+
+class TimeBudgetExceeded(AgentLimitExceeded):
+    status_code = 504
+    code = "time_budget_exceeded"
+
+
+AgentEvent = DeltaEvent | ToolCallEvent | ToolResultEvent | AgentResult
+
+
+# --- the JSON command format -----------------------------------------------------------
+
+_FENCE = re.compile(r"^```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)\n?[ \t]*```\s*$", re.S)
+_COMMAND_SHAPE = '{"tool": "<tool name>", "arguments": {...}}'
+
+
+def command_prompt(tools: ToolRegistry) -> str:
+    """The system-prompt section that teaches a model without tool calling to use tools."""
+    lines = [
+        "You can use tools. To use one, reply with exactly one JSON object and nothing else:",
+        _COMMAND_SHAPE,
+        "You will then get the tool's result. If no tool is needed, answer in plain text.",
+        "",
+        "Tools:",
+    ]
+    for t in tools:
+        schema = json.dumps(t.parameters, ensure_ascii=False, separators=(",", ":"))
+        lines.append(f"- {t.name}: {t.description}\n  arguments schema: {schema}")
+    return "\n".join(lines)
+
+
+def parse_command(text: str) -> tuple[tuple[str, dict[str, Any]] | None, str | None]:
+    """Read a reply as a tool command: `((name, arguments), None)`, `(None, error)` for a
+    command that cannot be used, or `(None, None)` for plain text."""
+    s = text.strip()
+    if s.startswith("```"):
+        fence = _FENCE.match(s)
+        if fence is None or fence.group(1).lower() not in ("", "json"):
+            return None, None
+        s = fence.group(2).strip()
+    if not s.startswith("{"):
+        return None, None
+    try:
+        value, _end = json.JSONDecoder().raw_decode(s)  # text after the object is ignored
+    except ValueError as exc:
+        return None, f"the reply is not valid JSON ({exc})"
+    if not isinstance(value, dict) or not isinstance(value.get("tool"), str):
+        return None, f"a tool command must look like {_COMMAND_SHAPE}"
+    arguments = value.get("arguments", {})
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        return None, '"arguments" must be a JSON object'
+    return (value["tool"], arguments), None
+
+
+def to_command_messages(messages: list[Message], tools: ToolRegistry) -> list[Message]:
+    """The conversation for a model without tool calling: the command prompt joins the first
+    system message, tool calls become the command text and tool results become user text."""
+    out: list[Message] = []
+    names: dict[str, str] = {}
+    prompt = command_prompt(tools)
+    for m in messages:
+        role = m.get("role")
+        if role == "assistant" and m.get("tool_calls"):
+            commands = []
+            for call in m["tool_calls"]:
+                fn = call.get("function", {})
+                names[call.get("id", "")] = fn.get("name", "")
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = fn.get("arguments")
+                commands.append(json.dumps({"tool": fn.get("name"), "arguments": args}, ensure_ascii=False))
+            text = "\n".join(filter(None, [m.get("content") or "", *commands]))
+            out.append({"role": "assistant", "content": text})
+        elif role == "tool":
+            name = names.get(m.get("tool_call_id", ""), "tool")
+            out.append({"role": "user", "content": f"Result of tool {name}: {m.get('content', '')}"})
+        else:
+            out.append({k: v for k, v in m.items() if k in ("role", "content")})
+    if out and out[0].get("role") == "system":
+        out[0] = {"role": "system", "content": f"{out[0].get('content') or ''}\n\n{prompt}".lstrip()}
+    else:
+        out.insert(0, {"role": "system", "content": prompt})
+    return out
+
+
+def _starts_command(text: str) -> bool | None:
+    """Whether a reply that begins with `text` may be a command (None: cannot tell yet)."""
+    s = text.lstrip()
+    if not s:
+        return None
+    if s[0] == "{":
+        return True
+    if s[0] == "`":
+        return True if s.startswith("```") else (None if "```".startswith(s) else False)
+    return False
+
+
+# --- the loop --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Step:
+    text: str = ""
+    calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage | None = None
+    finish: str = "stop"
+    buffered: bool = False  # the text was held back (a possible JSON command)
+
+
+def _call_id() -> str:
+    return "call_" + secrets.token_hex(8)
+
+
+def _event_arguments(raw: str) -> dict[str, Any] | str:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return raw
+    return value if isinstance(value, dict) else raw
+
+
+class AgentRun:
+    """One run of the loop: iterate it for events; `result` is up to date at every point
+    (so a caller that catches an upstream failure can still store usage and transcript)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        messages: list[Message],
+        ctx: ToolContext,
+        tools: ToolRegistry | None = None,
+        *,
+        options: GenerationOptions = GenerationOptions(),
+        step_limit: int = DEFAULT_STEP_LIMIT,
+        token_budget: int | None = None,
+        time_budget: float | None = None,
+        tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
+        parallel_tool_calls: bool = True,
+        recorder: ToolRecorder | None = None,
+        confirmations: ConfirmationGate | None = None,
+    ) -> None:
+        self.provider = provider
+        self.messages = list(messages)
+        self.ctx = ctx
+        self.tools = tools if tools is not None else ToolRegistry()
+        self.options = options
+        self.step_limit = max(1, step_limit)
+        self.token_budget = token_budget
+        self.time_budget = time_budget
+        self.tool_timeout = tool_timeout
+        self.parallel_tool_calls = parallel_tool_calls
+        self.recorder = recorder
+        self.confirmations = confirmations
+        self.result = AgentResult()
+        self._native = bool(getattr(provider, "supports_tools", False))
+        self._deadline: float | None = None
+        # What the provider reported for the last call (prompt + completion), and how many
+        # messages that call covered: the next prompt costs at least that much.
+        self._known: tuple[int, int] | None = None
+        self._gen: AsyncIterator[AgentEvent] | None = None
+
+    def __aiter__(self) -> AsyncIterator[AgentEvent]:
+        if self._gen is None:
+            self._gen = self._run()
+        return self._gen
+
+    async def aclose(self) -> None:
+        """Stop the run (closes the upstream stream)."""
+        if self._gen is not None:
+            await self._gen.aclose()  # type: ignore[attr-defined]
+
+    # -- limits --
+
+    def _fail(self, cls: type[AgentLimitExceeded], message: str) -> AgentLimitExceeded:
+        self.result.finish_reason = "error"
+        return cls(message, result=self.result)
+
+    def _over_tokens(self) -> AgentLimitExceeded:
+        return self._fail(TokenBudgetExceeded, f"the turn used up its token budget of {self.token_budget}")
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _check_time(self) -> None:
+        if self._deadline is not None and self._now() >= self._deadline:
+            raise self._fail(
+                TimeBudgetExceeded, f"the turn ran past its time budget of {self.time_budget:g} s"
+            )
+
+    def _completion_room(self, to_send: list[Message]) -> int | None:
+        """Tokens the next call may generate under the budget (None: no budget)."""
+        if self.token_budget is None:
+            return None
+        count = self.provider.count_tokens
+        prompt = sum(message_tokens(m, count) for m in to_send)
+        if self._native and len(self.tools):
+            prompt += count(json.dumps([t.parameters for t in self.tools]))
+        if self._known is not None:
+            covered, tokens = self._known  # + 1: the assistant message is that call's completion
+            prompt = max(prompt, tokens + sum(message_tokens(m, count) for m in self.messages[covered + 1:]))
+        room = self.token_budget - self.result.usage.total_tokens - prompt
+        if room <= 0:
+            raise self._over_tokens()
+        return room
+
+    # -- the run --
+
+    async def _run(self) -> AsyncIterator[AgentEvent]:
+        if self.time_budget is not None:
+            self._deadline = self._now() + self.time_budget
+        command_mode = not self._native and len(self.tools) > 0
+        fed_back = False
+        for step_no in range(1, self.step_limit + 1):
+            self._check_time()
+            to_send = to_command_messages(self.messages, self.tools) if command_mode else list(self.messages)
+            step = _Step()
+            async with aclosing(self._model_step(to_send, step, command_mode)) as pieces:
+                async for item in pieces:
+                    yield item
+            self.result.steps = step_no
+
+            if command_mode and step.buffered:
+                command, error = parse_command(step.text)
+                if command is not None:
+                    name, arguments = command
+                    step.calls = [ToolCall(_call_id(), name, json.dumps(arguments, ensure_ascii=False))]
+                    step.text = ""
+                elif error is not None and not fed_back and step_no < self.step_limit:
+                    fed_back = True
+                    self.messages += [
+                        {"role": "assistant", "content": step.text},
+                        {"role": "user", "content": (
+                            f"Your tool command could not be used: {error}. Reply with plain "
+                            f"text for the user, or with exactly one JSON object {_COMMAND_SHAPE}."
+                        )},
+                    ]
+                    continue
+                else:
+                    yield DeltaEvent(step.text)  # not a command after all: it is the answer
+
+            if not step.calls:
+                self.result.text = step.text
+                self.result.finish_reason = step.finish
+                yield self.result
+                return
+            if step_no >= self.step_limit:
+                raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
+            if self.token_budget is not None and self.result.usage.total_tokens >= self.token_budget:
+                raise self._over_tokens()
+            async with aclosing(self._tool_step(step)) as tool_events:
+                async for item in tool_events:
+                    yield item
+        raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
+
+    async def _model_step(
+        self, to_send: list[Message], step: _Step, command_mode: bool
+    ) -> AsyncIterator[DeltaEvent]:
+        """One model call, streamed: text is passed on (or held back while it may be a command)."""
+        room = self._completion_room(to_send)
+        options = self.options
+        if room is not None and (options.max_tokens is None or options.max_tokens > room):
+            options = replace(options, max_tokens=room)
+        offered = self.tools.specs() if self._native and len(self.tools) else None
+        count = self.provider.count_tokens
+        stream = self.provider.stream(to_send, tools=offered, options=options)
+        parts: list[str] = []
+        pieces: dict[int, dict[str, Any]] = {}
+        completion = 0
+        decided: bool | None = None if command_mode else False
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(self._deadline):
+                        piece = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    self._check_time()
+                    raise
+                if isinstance(piece, TextDelta):
+                    parts.append(piece.text)
+                    completion += count(piece.text)
+                    if decided is None:
+                        decided = _starts_command("".join(parts))
+                        if decided is False:
+                            yield DeltaEvent("".join(parts))
+                    elif decided is False:
+                        yield DeltaEvent(piece.text)
+                elif isinstance(piece, ToolCallDelta):
+                    slot = pieces.setdefault(piece.index, {"id": None, "name": "", "arguments": []})
+                    slot["id"] = slot["id"] or piece.id
+                    slot["name"] = slot["name"] or (piece.name or "")
+                    slot["arguments"].append(piece.arguments)
+                    completion += count(piece.arguments)
+                elif isinstance(piece, UsageReport):
+                    step.usage = piece.usage
+                elif isinstance(piece, Finish):
+                    step.finish = piece.reason
+                if room is not None and completion > room + max(16, room // 4):
+                    # A provider that ignores max_tokens: cut it off here.
+                    self._add_usage(step, to_send, completion)
+                    raise self._over_tokens()
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        step.text = "".join(parts)
+        step.buffered = decided is True
+        if decided is None and step.text:  # too short to tell: it is text
+            yield DeltaEvent(step.text)
+        step.calls = [
+            ToolCall(slot["id"] or _call_id(), slot["name"], "".join(slot["arguments"]))
+            for _, slot in sorted(pieces.items())
+        ]
+        self._add_usage(step, to_send, completion)
+        self._known = (len(self.messages), step.usage.total_tokens if step.usage else 0)
+
+    def _add_usage(self, step: _Step, to_send: list[Message], completion: int) -> None:
+        if step.usage is None:  # no report from the provider: estimate
+            prompt = sum(message_tokens(m, self.provider.count_tokens) for m in to_send)
+            step.usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+        self.result.usage.add(step.usage)
+
+    async def _tool_step(self, step: _Step) -> AsyncIterator[ToolCallEvent | ToolResultEvent]:
+        """Run the step's calls (concurrently), record them, and give the results to the model."""
+        assistant: Message = {
+            "role": "assistant",
+            "content": step.text or None,
+            "tool_calls": [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in step.calls
+            ],
+        }
+        self.messages.append(assistant)
+        self.result.transcript.append(assistant)
+        for c in step.calls:
+            yield ToolCallEvent(id=c.id, name=c.name, arguments=_event_arguments(c.arguments))
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                if self.parallel_tool_calls:
+                    outcomes = await asyncio.gather(*(self._execute(c) for c in step.calls))
+                else:
+                    outcomes = [await self._execute(c) for c in step.calls]
+        except TimeoutError:
+            self._check_time()
+            raise
+        for c, outcome in zip(step.calls, outcomes, strict=True):
+            record = ToolCallRecord(
+                c.id, c.name, outcome.arguments, outcome.result, outcome.status, outcome.duration_ms
+            )
+            self.result.tool_calls.append(record)
+            message = {"role": "tool", "tool_call_id": c.id, "content": outcome.content()}
+            self.messages.append(message)
+            self.result.transcript.append(message)
+            if self.recorder is not None:
+                await self.recorder(record)
+            yield ToolResultEvent(id=c.id, name=c.name, result=outcome.result)
+
+    async def _execute(self, call: ToolCall) -> ToolOutcome:
+        """One call: only a tool this agent grants runs; side-effecting ones wait for the user."""
+        t = self.tools.get(call.name)
+        if t is None:
+            known = ", ".join(self.tools.names()) or "none"
+            return ToolOutcome("error", error_result(f"unknown tool {call.name!r}; available tools: {known}",
+                                                     "unknown_tool"), call.arguments)
+        if not t.requires_confirmation:
+            return await invoke(t, self.ctx, call.arguments, timeout=self.tool_timeout)
+        started = time.perf_counter()
+        if self.confirmations is None:
+            return ToolOutcome("error", error_result(
+                "this action needs the user's confirmation, which is not available here",
+                "confirmation_unavailable"), call.arguments)
+        try:
+            return await self.confirmations.request(t, self.ctx, parse_arguments(call.arguments))
+        except ToolError as exc:
+            duration = int((time.perf_counter() - started) * 1000)
+            return ToolOutcome("error", error_result(exc.message, exc.code), call.arguments, duration)
+
+
+def run_agent(
+    provider: Provider,
+    messages: list[Message],
+    ctx: ToolContext,
+    tools: ToolRegistry | None = None,
+    *,
+    options: GenerationOptions = GenerationOptions(),
+    step_limit: int = DEFAULT_STEP_LIMIT,
+    token_budget: int | None = None,
+    time_budget: float | None = None,
+    tool_timeout: float | None = DEFAULT_TOOL_TIMEOUT,
+    parallel_tool_calls: bool = True,
+    recorder: ToolRecorder | None = None,
+    confirmations: ConfirmationGate | None = None,
+) -> AgentRun:
+    """Run the agent loop on `messages` (the built context, system prompt first).
+
+    Iterate the returned run: `DeltaEvent`, `ToolCallEvent`, `ToolResultEvent` as they happen,
+    then one `AgentResult` last. Raises `StepLimitExceeded`, `TokenBudgetExceeded` or
+    `TimeBudgetExceeded` (each with `.result`), or the provider's `UpstreamError`. Tools run
+    with `ctx`; `recorder` is awaited with each `ToolCallRecord`; side-effecting tools need
+    `confirmations` (without it they are refused).
+    """
+    return AgentRun(
+        provider, messages, ctx, tools,
+        options=options, step_limit=step_limit, token_budget=token_budget,
+        time_budget=time_budget, tool_timeout=tool_timeout,
+        parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations,
+    )
