@@ -8,16 +8,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__
-from chatkiosk.api import admin, auth, conversations, errors, keys, ops
+from chatkiosk.api import admin, agents, auth, chat, conversations, errors, keys, ops
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
+from chatkiosk.llm.base import Provider
 from chatkiosk.runtime import Runtime
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI app for `settings` (read from the environment when not given)."""
+def create_app(settings: Settings | None = None, *, providers: dict[str, Provider] | None = None) -> FastAPI:
+    """Build the ASGI app for `settings` (read from the environment when not given).
+
+    `providers` replaces the configured LLM providers (tests pass a scripted one).
+    """
     settings = settings or Settings()
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, providers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, conversations.router, admin.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, admin.router):
         app.include_router(router)
     app.add_middleware(RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes)
     return app

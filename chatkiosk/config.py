@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chatkiosk.llm.config import ProviderConfig
+
 # Values that must never protect a real deployment.
 _WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "chatkiosk"}
 SECRET_FILE = "secret_key"
@@ -72,6 +74,30 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
 
+    # --- LLM providers (see README "Models"). Explicit `providers` win; otherwise
+    # OPENAI_BASE_URL / ANTHROPIC_API_KEY make one, and the bundled local model is always there.
+    providers: list[ProviderConfig] = Field(default_factory=list)
+    default_provider: str | None = None
+    fallback_providers: list[str] = Field(default_factory=list)
+    openai_base_url: str | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_OPENAI_BASE_URL", "OPENAI_BASE_URL"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_OPENAI_API_KEY", "OPENAI_API_KEY"))
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
+    model: str | None = None
+    local_model: bool = True
+
+    # --- chat turns
+    max_message_chars: int = Field(16_000, ge=1)
+    default_max_tokens: int = Field(512, ge=1)
+    max_tokens_limit: int = Field(4096, ge=1)
+    messages_per_window: int = Field(20, ge=1, description="messages a user may send per message_window")
+    message_window: float = Field(60.0, gt=0, description="seconds")
+    daily_token_quota: int = Field(200_000, ge=1)
+    context_max_messages: int = Field(40, ge=1)
+    context_max_tokens: int = Field(3000, ge=64)
+    agent_step_limit: int = Field(8, ge=1, le=64)
+    turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
+    turn_token_budget: int = Field(16_000, ge=1)
+
     # --- logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -109,6 +135,32 @@ class Settings(BaseSettings):
         return self
 
     # --- derived values
+
+    def provider_configs(self) -> list[ProviderConfig]:
+        """Every configured LLM backend, the default one first."""
+        configs = list(self.providers)
+        names = {c.name for c in configs}
+        if not configs and self.openai_base_url:
+            configs.append(ProviderConfig(
+                name="openai", kind="openai", base_url=self.openai_base_url, api_key=self.openai_api_key,
+                model=self.model or "gpt-4o-mini",
+            ))
+        if not configs and self.anthropic_api_key:
+            configs.append(ProviderConfig(
+                name="anthropic", kind="anthropic", base_url="https://api.anthropic.com", api_key=self.anthropic_api_key,
+                model=self.model or "claude-sonnet-4-5",
+            ))
+        if self.local_model and "local" not in names:
+            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct"))
+        return configs
+
+    def provider_route(self) -> list[str]:
+        """The default provider's name followed by its fallbacks."""
+        configs = self.provider_configs()
+        if not configs:
+            return []
+        first = self.default_provider or configs[0].name
+        return [first, *[n for n in self.fallback_providers if n != first]]
 
     @property
     def resolved_database_url(self) -> str:

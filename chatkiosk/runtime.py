@@ -12,12 +12,19 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from chatkiosk.agents.confirm import ConfirmationGate, MemoryConfirmationStore
+from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.registry import AgentRegistry, default_agents
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
 from chatkiosk.auth.tokens import TokenService
 from chatkiosk.config import Settings
+from chatkiosk.chat.turn import ChatService
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
+from chatkiosk.guard.limits import ChatLimits, LimitPolicy
+from chatkiosk.llm.base import Provider
+from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
 from chatkiosk.store import messages
 from chatkiosk.store.db import Database
@@ -34,12 +41,21 @@ class Runtime:
     revocations: RevocationList
     accounts: Accounts
     metrics: Metrics
-    # Filled by later layers (chat turns, agents, providers); keyed by name.
+    providers: dict[str, Provider] = field(default_factory=dict)
+    agents: AgentRegistry = field(default_factory=AgentRegistry)
+    chat: ChatService | None = None
+    confirmations: ConfirmationGate | None = None
+    # The knowledge base tools search (None until one is configured).
+    knowledge: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        """Wire the parts together; opens no connection yet."""
+    def build(cls, settings: Settings, providers: dict[str, Provider] | None = None) -> Runtime:
+        """Wire the parts together; opens no connection and loads no model yet.
+
+        `providers` replaces the configured LLM providers (tests pass a scripted one); the
+        first of them is then the default.
+        """
         secret = settings.jwt_secret()
         db = Database(settings.resolved_database_url)
         redis: Redis | None = None
@@ -57,12 +73,37 @@ class Runtime:
             memory_kib=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost, parallelism=settings.argon2_parallelism
         )
         accounts = Accounts(settings, db, tokens, hasher, counters, revocations, key_secret=secret)
-        return cls(settings, db, redis, counters, revocations, accounts, Metrics())
+        runtime = cls(settings, db, redis, counters, revocations, accounts, Metrics())
+        configs = {c.name: c for c in settings.provider_configs()}
+        if providers is not None:
+            runtime.providers = dict(providers)
+            route = [settings.default_provider or next(iter(providers))] if providers else []
+            default_route = runtime.providers[route[0]] if route else None
+        else:
+            runtime.providers = build_providers(configs.values())
+            route = settings.provider_route()
+            default_route = build_route(route, runtime.providers, configs) if route else None
+        runtime.agents = default_agents(
+            context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
+            step_limit=settings.agent_step_limit,
+        )
+        runtime.confirmations = ConfirmationGate(MemoryConfirmationStore(), secret)
+        limits = ChatLimits(
+            counters,
+            LimitPolicy(
+                messages_per_window=settings.messages_per_window, message_window=settings.message_window,
+                max_streams_per_user=settings.max_streams_per_user, daily_token_quota=settings.daily_token_quota,
+            ),
+            runtime.metrics,
+        )
+        runtime.chat = ChatService(settings, db, runtime.agents, runtime.providers, default_route, limits, runtime.metrics, runtime)
+        if default_route is not None:
+            runtime.extras["readiness"] = {"llm": default_route.check}
+        return runtime
 
     def agent_names(self) -> set[str]:
         """Names of the agents this server offers."""
-        registry = self.extras.get("agents")
-        return set(registry.names()) if registry is not None else {"assistant"}
+        return set(self.agents.names())
 
     def readiness_probes(self) -> dict[str, Any]:
         """Extra `/ready` checks registered by later layers (e.g. the LLM provider)."""
@@ -79,6 +120,9 @@ class Runtime:
             log.info("marked unfinished messages incomplete", extra={"count": leftovers})
 
     async def close(self) -> None:
+        if self.chat is not None:
+            await self.chat.close()
+        await close_providers(self.providers)
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:

@@ -163,11 +163,14 @@ class Api:
 
 @pytest.fixture
 async def make_api(settings_factory: Callable[..., Settings]) -> AsyncIterator[Callable[..., Awaitable[Api]]]:
-    """Start apps (lifespan included) on this test's backend: `api = await make_api(single_login=True)`."""
+    """Start apps (lifespan included) on this test's backend: `api = await make_api(single_login=True)`.
+
+    `providers={"name": provider}` replaces the configured LLM providers.
+    """
     async with AsyncExitStack() as stack:
 
-        async def make(**overrides: Any) -> Api:
-            app = create_app(settings_factory(**overrides))
+        async def make(providers: dict[str, Any] | None = None, **overrides: Any) -> Api:
+            app = create_app(settings_factory(**overrides), providers=providers)
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             client = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://testserver"))

@@ -1,0 +1,1 @@
+"""The chat turn: a user message in, an answer streamed out, everything stored correctly."""

@@ -1,0 +1,38 @@
+"""Generation options a client may send with a turn, validated (out of range: 422)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chatkiosk.llm.base import GenerationOptions
+
+
+class TurnOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1, le=32_768)
+    stop: list[str] | None = Field(None, max_length=4)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    model: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _one_stop(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("stop")
+    @classmethod
+    def _short_stops(cls, value: list[str] | None) -> list[str] | None:
+        if value and any(not s or len(s) > 64 for s in value):
+            raise ValueError("each stop sequence has 1–64 characters")
+        return value
+
+    def to_generation(self, default_max_tokens: int) -> GenerationOptions:
+        return GenerationOptions(
+            temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens or default_max_tokens,
+            stop=self.stop, presence_penalty=self.presence_penalty, frequency_penalty=self.frequency_penalty,
+            model=self.model,
+        )

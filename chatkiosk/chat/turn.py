@@ -1,0 +1,297 @@
+"""One chat turn, from the user's message to the stored answer.
+
+The order of things is the contract: limits first; the user message is committed before the
+model is called; the assistant message is created `streaming` and finished in one transaction
+as `complete`, `incomplete` (upstream failed mid-way), `cancelled` (cancel or client gone) or
+`error`. Events go to a `Generation` that any number of subscribers can follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatkiosk.agents.base import Agent
+from chatkiosk.agents.context import build_context
+from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
+from chatkiosk.agents.registry import AgentRegistry
+from chatkiosk.agents.tools import ToolCallRecord, ToolContext
+from chatkiosk.api.schemas import MessagePublic
+from chatkiosk.chat.generations import Generation, Generations
+from chatkiosk.chat.options import TurnOptions
+from chatkiosk.config import Settings
+from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, ValidationFailed
+from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
+from chatkiosk.guard.limits import ChatLimits
+from chatkiosk.llm.base import Provider, Usage
+from chatkiosk.metrics import Metrics
+from chatkiosk.store import conversations, messages
+from chatkiosk.store.db import Database
+from chatkiosk.store.tables import Message
+
+log = logging.getLogger("chatkiosk.chat")
+
+
+@dataclass(slots=True)
+class TurnRequest:
+    user_id: str
+    conversation_id: str
+    content: str
+    options: TurnOptions = field(default_factory=TurnOptions)
+    request_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Progress:
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    first_token_at: float | None = None
+    path: str = "llm"
+    truncated: bool = False
+    prompt_estimate: int = 0  # tokens of the context sent, for when the upstream reports none
+    estimated: bool = False
+
+
+def usage_dict(usage: Usage, *, truncated: bool = False, path: str = "llm", estimated: bool = False) -> dict[str, Any]:
+    body = {
+        "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens, "context_truncated": truncated, "llm": path == "llm",
+    }
+    if estimated:
+        body["estimated"] = True
+    return body
+
+
+class ChatService:
+    """Runs turns: validates, stores, calls the agent, publishes events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        agents: AgentRegistry,
+        providers: dict[str, Provider],
+        default_route: Provider | None,
+        limits: ChatLimits,
+        metrics: Metrics,
+        services: Any,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.agents = agents
+        self.providers = providers
+        self.default_route = default_route
+        self.limits = limits
+        self.metrics = metrics
+        self.services = services
+        self.generations = Generations()
+
+    # --- starting a turn
+
+    def provider_for(self, agent: Agent, options: TurnOptions) -> Provider:
+        """The agent's provider, or the upstream model the client asked for where allowed."""
+        if options.model is not None:
+            if not agent.allow_model_override:
+                raise ValidationFailed(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed", param="options.model")
+        provider = self.providers.get(agent.provider) if agent.provider else self.default_route
+        if provider is None:
+            raise ChatkioskError("no LLM provider is configured", code="no_provider")
+        return provider
+
+    async def start(self, request: TurnRequest) -> Generation:
+        """Check limits, store the user message, and start generating. 404/409/422/429 here."""
+        content = request.content
+        if not content.strip():
+            raise ValidationFailed("content must not be empty", param="content")
+        if len(content) > self.settings.max_message_chars:
+            raise ValidationFailed(f"content is longer than {self.settings.max_message_chars} characters", param="content")
+        max_tokens = request.options.max_tokens or self.settings.default_max_tokens
+        if max_tokens > self.settings.max_tokens_limit:
+            raise ValidationFailed(f"max_tokens is at most {self.settings.max_tokens_limit}", param="options.max_tokens")
+        async with self.db.read() as session:
+            conv = await conversations.get(session, request.conversation_id, request.user_id)
+        if conv is None:
+            raise NotFound("no such conversation")
+        agent = self.agents.get(conv.agent)
+        provider = self.provider_for(agent, request.options)
+        await self.limits.check_message(request.user_id)
+        generation = self.generations.start(conv.id, request.user_id)
+        try:
+            await self.limits.acquire_stream(request.user_id)
+        except ChatkioskError:
+            self.generations.ended(generation)
+            raise
+        try:
+            await self.limits.reserve_tokens(request.user_id, max_tokens)
+        except ChatkioskError:
+            await self.limits.release_stream(request.user_id)
+            self.generations.ended(generation)
+            raise
+        try:
+            async with self.db.write() as session:
+                user_msg = await messages.add(session, conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
+                assistant = await messages.add(
+                    session, conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
+                )
+                await conversations.touch(session, conv.id)
+        except BaseException:
+            await self.limits.release_stream(request.user_id)
+            await self.limits.settle_tokens(request.user_id, max_tokens, 0)
+            self.generations.ended(generation)
+            raise
+        generation.message_id = assistant.id
+        generation.publish(MessageEvent(MessagePublic.of(user_msg).model_dump(mode="json")))
+        self.metrics.active_streams.inc()
+        generation.task = asyncio.create_task(
+            self._run(generation, request, agent, provider, conv, user_msg, assistant, max_tokens)
+        )
+        return generation
+
+    # --- running it
+
+    async def _run(
+        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
+        conv: Any, user_msg: Message, assistant: Message, reserved: int,
+    ) -> None:
+        progress = _Progress()
+        started = time.perf_counter()
+        status, error = "complete", None
+        ctx = ToolContext(
+            user_id=request.user_id, conversation_id=conv.id, agent=agent.name, services=self.services,
+            state=dict(conv.state or {}), request_id=request.request_id,
+        )
+        try:
+            try:
+                intercepted = await agent.try_intercept(ctx, request.content)
+                if intercepted is not None:
+                    progress.path = "rules"
+                    for record in intercepted.tool_calls:
+                        await self._record_tool(ctx, assistant.id, record, progress)
+                        generation.publish(ToolCallEvent(record.id, record.name, record.arguments))
+                        generation.publish(ToolResultEvent(record.id, record.name, record.result))
+                    progress.text = intercepted.reply
+                    generation.publish(DeltaEvent(intercepted.reply))
+                else:
+                    await self._generate(generation, request, agent, provider, conv, user_msg, ctx, progress, started)
+            except asyncio.CancelledError:
+                status = "cancelled"
+            except AgentLimitExceeded as exc:
+                self._absorb(progress, exc.result)
+                status, error = "error", exc
+            except UpstreamError as exc:
+                self.metrics.upstream_errors.labels(getattr(provider, "name", "?"), exc.code).inc()
+                status, error = ("incomplete" if progress.text else "error"), exc
+            except ChatkioskError as exc:
+                status, error = "error", exc
+            except Exception as exc:  # a bug must still close the message; the log has the trace
+                log.exception("chat turn failed")
+                status, error = "error", ChatkioskError("the answer could not be generated")
+            await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started)
+        finally:
+            self.generations.ended(generation)
+
+    def _absorb(self, progress: _Progress, result: AgentResult) -> None:
+        progress.usage = result.usage
+        if result.text and not progress.text:
+            progress.text = result.text
+
+    async def _generate(
+        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
+        conv: Any, user_msg: Message, ctx: ToolContext, progress: _Progress, started: float,
+    ) -> None:
+        policy = agent.context
+        async with self.db.read() as session:
+            # One bounded index walk: the window plus one row to learn whether history was cut.
+            rows = await messages.recent(session, conv.id, limit=policy.history_window() + 1, before=user_msg.id)
+        over = len(rows) > policy.history_window()
+        history = [
+            {"role": m.role, "content": m.content}
+            for m in rows[-policy.history_window():]
+            if m.role in ("user", "assistant") and m.content and m.status != "streaming"
+        ]
+        context, truncated = build_context(
+            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
+            provider.count_tokens, summary=conv.summary,
+        )
+        progress.truncated = truncated or over
+        progress.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
+        options = request.options.to_generation(self.settings.default_max_tokens)
+        run = run_agent(
+            provider, context, ctx, agent.tools, options=options, step_limit=agent.step_limit,
+            token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
+            recorder=lambda record: self._record_tool(ctx, generation.message_id, record, progress),
+            confirmations=getattr(self.services, "confirmations", None),
+        )
+        try:
+            async for event in run:
+                if isinstance(event, DeltaEvent):
+                    if progress.first_token_at is None:
+                        progress.first_token_at = time.perf_counter()
+                        self.metrics.ttft.labels(agent.name).observe(progress.first_token_at - started)
+                    progress.text += event.text
+                    generation.publish(event)
+                elif isinstance(event, (ToolCallEvent, ToolResultEvent)):
+                    generation.publish(event)
+                elif isinstance(event, AgentResult):
+                    self._absorb(progress, event)
+                    progress.text = event.text or progress.text
+        finally:
+            # Whatever happened, keep the usage the run had counted (an upstream failure too).
+            progress.usage = run.result.usage
+            await run.aclose()
+
+    async def _record_tool(self, ctx: ToolContext, message_id: str | None, record: ToolCallRecord, progress: _Progress) -> None:
+        progress.tool_calls.append(record.as_dict())
+        self.metrics.tool_calls.labels(ctx.agent, record.name, record.status).inc()
+        arguments = record.arguments if isinstance(record.arguments, dict) else {"raw": record.arguments}
+        async with self.db.write() as session:
+            await messages.add_tool_call(
+                session, call_id=record.id, message_id=message_id, conversation_id=ctx.conversation_id,
+                user_id=ctx.user_id, name=record.name, arguments=arguments, result=record.result,
+                status=record.status, duration_ms=record.duration_ms,
+            )
+
+    async def _finish(
+        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider, assistant: Message,
+        progress: _Progress, status: str, error: ChatkioskError | None, reserved: int, started: float,
+    ) -> None:
+        if progress.path == "llm" and progress.usage.total_tokens == 0 and (progress.text or status != "complete"):
+            # The upstream failed before reporting usage: count what was sent and received.
+            completion = provider.count_tokens(progress.text) if progress.text else 0
+            progress.usage = Usage(progress.prompt_estimate, completion)
+            progress.estimated = True
+        usage = usage_dict(progress.usage, truncated=progress.truncated, path=progress.path, estimated=progress.estimated)
+        error_body = error.body()["error"] if error is not None else None
+        # Shielded: a cancelled turn must still be stored as cancelled.
+        await asyncio.shield(self._store_final(assistant.id, status, progress, usage, error_body))
+        assistant.status, assistant.content, assistant.usage = status, progress.text, usage
+        assistant.tool_calls, assistant.error = (progress.tool_calls or None), error_body
+        public = MessagePublic.of(assistant).model_dump(mode="json")
+        if error is not None:
+            generation.error = error
+            generation.publish(ErrorEvent(error_body))
+        generation.publish(DoneEvent(public, usage))
+        provider_name = getattr(provider, "name", "?")
+        self.metrics.tokens.labels("in", provider_name).inc(progress.usage.prompt_tokens)
+        self.metrics.tokens.labels("out", provider_name).inc(progress.usage.completion_tokens)
+        self.metrics.turns.labels(agent.name, progress.path, status).inc()
+        self.metrics.active_streams.dec()
+        await asyncio.shield(self._release(request.user_id, reserved, progress.usage.total_tokens))
+
+    async def _store_final(self, message_id: str, status: str, progress: _Progress, usage: dict, error: dict | None) -> None:
+        async with self.db.write() as session:
+            await messages.finish(
+                session, message_id, status=status, content=progress.text, usage=usage,
+                tool_calls=progress.tool_calls or None, error=error,
+            )
+
+    async def _release(self, user_id: str, reserved: int, used: int) -> None:
+        await self.limits.release_stream(user_id)
+        await self.limits.settle_tokens(user_id, reserved, used)
+
+    async def close(self) -> None:
+        await self.generations.close()
