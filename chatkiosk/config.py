@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
 
+    # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
+    kiosk_menu: Path | None = None
+
     # --- logging
     log_level: str = "INFO"
     log_json: bool = True

@@ -14,6 +14,8 @@ from redis.asyncio import Redis
 
 from chatkiosk.agents.confirm import ConfirmationGate, MemoryConfirmationStore
 from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.kiosk.menu import load_menu
+from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
@@ -45,6 +47,7 @@ class Runtime:
     agents: AgentRegistry = field(default_factory=AgentRegistry)
     chat: ChatService | None = None
     confirmations: ConfirmationGate | None = None
+    kiosk: KioskService | None = None
     # The knowledge base tools search (None until one is configured).
     knowledge: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -83,9 +86,12 @@ class Runtime:
             runtime.providers = build_providers(configs.values())
             route = settings.provider_route()
             default_route = build_route(route, runtime.providers, configs) if route else None
+        menu = load_menu(settings.kiosk_menu)
+        runtime.kiosk = KioskService(db, menu)
         runtime.agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
+            kiosk_menu=menu,
         )
         runtime.confirmations = ConfirmationGate(MemoryConfirmationStore(), secret)
         limits = ChatLimits(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from chatkiosk.agents.base import Agent
 from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.kiosk.menu import Menu
 from chatkiosk.errors import NotFound
 
 
@@ -44,16 +45,17 @@ class AgentRegistry:
 
 
 def default_agents(
-    *, context: ContextPolicy | None = None, step_limit: int = 8, provider: str | None = None
+    *, context: ContextPolicy | None = None, step_limit: int = 8, provider: str | None = None, kiosk_menu: Menu | None = None
 ) -> AgentRegistry:
     """The built-in agents. `context` and `step_limit` are the settings' defaults."""
     from chatkiosk.agents.assistant import build_assistant
+    from chatkiosk.agents.kiosk.agent import build_kiosk
 
     registry = AgentRegistry()
     registry.register(build_assistant(provider=provider, context=context, step_limit=step_limit))
-    # The kiosk and shop agents register here, in this order, once their packages exist:
-    #   from chatkiosk.agents.kiosk import build_kiosk
-    #   registry.register(build_kiosk(provider=provider, context=context, step_limit=step_limit))
+    if kiosk_menu is not None:
+        registry.register(build_kiosk(kiosk_menu, provider=provider, context=context, step_limit=step_limit))
+    # The shop agent registers here once its package exists:
     #   from chatkiosk.agents.shop import build_shop
     #   registry.register(build_shop(provider=provider, context=context, step_limit=step_limit))
     return registry

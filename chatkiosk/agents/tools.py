@@ -203,6 +203,30 @@ _GOOGLE_PARAM = re.compile(r"^(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _SPHINX_PARAM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+)\s*:\s*(.*)$")
 
 
+def tool_from_model(
+    name: str,
+    description: str,
+    arguments_model: type[BaseModel],
+    fn: Callable[..., Any],
+    *,
+    requires_confirmation: bool = False,
+    timeout: float | None = None,
+    summary: Callable[[dict[str, Any]], str] | None = None,
+) -> Tool:
+    """A `Tool` whose arguments are an existing pydantic model; `fn(ctx, **arguments)` runs it.
+
+    For command sets that already define their argument models (the kiosk's commands).
+    """
+    if not _TOOL_NAME.match(name):
+        raise ToolDefinitionError(f"invalid tool name {name!r}")
+    parameters = _clean_schema(arguments_model.model_json_schema())
+    check_no_identity_parameters(name, parameters)
+    return Tool(
+        name=name, description=description, parameters=parameters, arguments_model=arguments_model, fn=fn,
+        takes_context=True, requires_confirmation=requires_confirmation, timeout=timeout, summary=summary,
+    )
+
+
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     """Split a docstring into its first paragraph and `{parameter: description}`.
 

@@ -33,6 +33,16 @@ async def get(session: AsyncSession, conversation_id: str, user_id: str) -> Conv
     return result.scalar_one_or_none()
 
 
+async def get_for_update(session: AsyncSession, conversation_id: str, user_id: str) -> Conversation | None:
+    """`get`, locking the row until the transaction ends (PostgreSQL; SQLite's write lock already does)."""
+    result = await session.execute(
+        select(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+        .with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
 async def page(session: AsyncSession, user_id: str, *, limit: int, before: str | None) -> Page[Conversation]:
     query = select(Conversation).where(Conversation.user_id == user_id)
     return await newest_first(session, query, Conversation.id, limit=limit, before=before)

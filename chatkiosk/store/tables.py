@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -119,6 +119,27 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class KioskOrder(Base):
+    """A placed kiosk order, numbered per business day (UTC) like a counter ticket."""
+
+    __tablename__ = "kiosk_orders"
+    __table_args__ = (
+        UniqueConstraint("business_day", "order_number", name="uq_kiosk_orders_day_number"),
+        Index("ix_kiosk_orders_user_id_id", "user_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str | None] = mapped_column(String(40))
+    business_day: Mapped[str] = mapped_column(String(10))
+    order_number: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[Any]] = mapped_column(JSON)
+    dine: Mapped[str | None] = mapped_column(String(16))
+    payment: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ToolCallRecord(Base):
     """Every tool call an agent made: arguments, result, duration."""
 
@@ -135,6 +156,6 @@ class ToolCallRecord(Base):
     name: Mapped[str] = mapped_column(String(64))
     arguments: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[Any] = mapped_column(JSON, nullable=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

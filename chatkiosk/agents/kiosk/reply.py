@@ -107,8 +107,8 @@ def _one(result: CommandResult, order: Order, menu: Menu, lang: str) -> str | No
     return None
 
 
-def next_step(order: Order, menu: Menu, lang: str) -> str:
-    """What the customer should do now, with the total."""
+def next_step(order: Order, menu: Menu, lang: str, *, dine_said: bool = False) -> str:
+    """What the customer should do now, with the total (`dine_said`: this turn already named the dine choice)."""
     total = money(order.total(menu), lang)
     state = order.state
     if state is OrderState.GREET:
@@ -118,7 +118,7 @@ def next_step(order: Order, menu: Menu, lang: str) -> str:
     if state is OrderState.OPTION:
         return _t("option", lang, total=total)
     if state is OrderState.PAY:
-        dine = _t(f"dine_label_{order.dine}", lang) if order.dine else ""
+        dine = _t(f"dine_label_{order.dine}", lang) if order.dine and not dine_said else ""
         return _t("pay", lang, total=total, dine=dine).strip()
     number = _t("number", lang, n=order.order_number) if order.order_number is not None else ""
     return _t("done", lang, method=_t(order.payment or "card", lang), number=number)
@@ -139,5 +139,6 @@ def compose_reply(results: list[CommandResult], order: Order, menu: Menu, lang: 
             parts.append(text)
     if added:
         parts.append(_t("added", lang, items=_changes(menu, added, "added", lang)))
-    parts.append(next_step(order, menu, lang))
+    dine_said = any(r.ok and r.command == "set_dine_option" for r in results)
+    parts.append(next_step(order, menu, lang, dine_said=dine_said))
     return josa(" ".join(parts))
