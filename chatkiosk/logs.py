@@ -12,7 +12,8 @@ from chatkiosk.redact import redact
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
-_STANDARD = set(vars(logging.makeLogRecord({})))
+# Fields every record has, plus uvicorn's terminal-coloured copy of its message.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"color_message"}
 
 
 class JsonFormatter(logging.Formatter):

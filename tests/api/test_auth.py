@@ -107,7 +107,7 @@ async def test_bad_jwts_are_401(api):
     tokens = {
         "none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(good) + ".",
         "hs512": _forge(good, secret, "HS512"),
-        "bad signature": _forge(good, "not-the-secret"),
+        "bad signature": _forge(good, "not-the-server-secret-but-long-enough-for-hs256"),
         "expired": _forge({**good, "iat": now - 100, "exp": now - 10}, secret),
         "missing jti": _forge(no_jti, secret),
         "wrong issuer": _forge({**good, "iss": "elsewhere"}, secret),
