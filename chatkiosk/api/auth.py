@@ -69,7 +69,9 @@ async def update_me(body: UserUpdate, principal: CurrentUser, runtime: RuntimeDe
         if "email" in body.model_fields_set:
             user.email = body.email
         await session.flush()
-        return UserPublic.model_validate(user)
+        public = UserPublic.model_validate(user)
+    runtime.accounts.forget_user(principal.id)
+    return public
 
 
 @router.post("/password", status_code=204, responses=errors(401, 413, 422))

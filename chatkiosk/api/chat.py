@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from chatkiosk.agents.confirm import confirm
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.schemas import MessagePublic, Strict, errors
-from chatkiosk.api.sse import with_heartbeats
+from chatkiosk.api.sse import generation_stream, replay_stream
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
@@ -91,7 +91,7 @@ async def send_message(
     )
     if body.stream:
         # The client that started the turn owns it: when it goes away, the turn is cancelled.
-        return _sse(with_heartbeats(generation.follow()), on_close=generation.cancel)  # type: ignore[return-value]
+        return _sse(generation_stream(generation), on_close=generation.cancel)  # type: ignore[return-value]
     await _wait_or_cancel(generation, request)
     done = next((e for e in reversed(generation.events) if isinstance(e, DoneEvent)), None)
     if generation.error is not None:
@@ -145,8 +145,9 @@ async def events(
     await _owned(runtime, conversation_id, principal.id)
     assert runtime.chat is not None
     generation = runtime.chat.generations.get(conversation_id, principal.id)
-    source = generation.follow(after) if generation is not None else _replay(runtime, conversation_id, after)
-    return _sse(with_heartbeats(source))
+    if generation is not None:
+        return _sse(generation_stream(generation, after))
+    return _sse(replay_stream(_replay(runtime, conversation_id, after)))
 
 
 @router.post("/{conversation_id}/confirmations/{confirmation_id}", responses=errors(401, 404, 409))

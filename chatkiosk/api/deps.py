@@ -12,7 +12,8 @@ from chatkiosk.runtime import Runtime
 from chatkiosk.store.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain `def` dependency would cost a threadpool hop on every request.
     return request.app.state.runtime
 
 

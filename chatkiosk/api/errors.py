@@ -8,6 +8,8 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatkiosk.errors import ChatkioskError, NotAuthenticated
@@ -63,8 +65,13 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return error_response(exc.status_code, type_, code, message, headers=getattr(exc, "headers", None))
 
 
+def _dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("a backing service failed", exc_info=(type(exc), exc, exc.__traceback__))
+    return error_response(503, "server_error", "unavailable", "a backing service is unavailable; try again shortly", headers={"Retry-After": "5"})
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error")
+    log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
     return error_response(500, "server_error", "internal_error", "the server failed; the error was logged")
 
 
@@ -72,4 +79,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ChatkioskError, _known)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(RedisError, _dependency_down)
+    app.add_exception_handler(OperationalError, _dependency_down)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,39 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from chatkiosk.events import Event, event_data
+from chatkiosk.chat.generations import Generation
+from chatkiosk.events import DeltaEvent, Event, event_data
 
 HEARTBEAT_SECONDS = 15.0
+HEARTBEAT = ": heartbeat\n\n"
 
 
 def encode(seq: int, event: Event) -> str:
-    data = json.dumps(event_data(event), ensure_ascii=False, default=str)
+    if isinstance(event, DeltaEvent):  # the hot path: skip the generic dataclass walk
+        data = json.dumps({"text": event.text}, ensure_ascii=False)
+    else:
+        data = json.dumps(event_data(event), ensure_ascii=False, default=str)
     return f"id: {seq}\nevent: {event.type}\ndata: {data}\n\n"
 
 
-async def with_heartbeats(events: AsyncIterator[tuple[int, Event]], every: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
-    """Encode events; when none comes for `every` seconds, send a comment line to keep proxies open."""
-    iterator = events.__aiter__()
-    pending: asyncio.Task | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=every)
-            if not done:
-                yield ": heartbeat\n\n"
-                continue
-            try:
-                seq, event = pending.result()
-            except StopAsyncIteration:
-                return
-            finally:
-                pending = None
-            yield encode(seq, event)
-    finally:
-        if pending is not None:
-            pending.cancel()
+async def generation_stream(generation: Generation, after: int = 0, every: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
+    """A live generation as SSE text: events that piled up go out in one chunk."""
+    async for batch in generation.batches(after, heartbeat=every):
+        yield "".join(encode(seq, event) for seq, event in batch) if batch else HEARTBEAT
+
+
+async def replay_stream(events: AsyncIterator[tuple[int, Event]]) -> AsyncIterator[str]:
+    """Stored events (a finished turn) as SSE text."""
+    async for seq, event in events:
+        yield encode(seq, event)

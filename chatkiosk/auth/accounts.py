@@ -24,6 +24,11 @@ from chatkiosk.store.tables import ApiKey, Login, User
 
 _BAD_LOGIN = "invalid username or password"
 _TOUCH_EVERY = 60.0  # seconds between `last_used_at` writes for one login
+# A JWT request reuses its user row for this long. Safe: everything that must end a login at
+# once (logout, password change, disable, refresh reuse) also puts it on the revocation list,
+# which is checked on every request before this cache.
+_USER_CACHE_SECONDS = 5.0
+_USER_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class Accounts:
         self.revocations = revocations
         self._key_secret = key_secret
         self._touched: dict[str, float] = {}
+        self._users: dict[str, tuple[float, User]] = {}
 
     # --- accounts
 
@@ -95,6 +101,7 @@ class Accounts:
             assert user is not None
             await users.set_password(session, user, new_hash)
             revoked = await logins.revoke_all_for_user(session, user.id, "password_changed")
+        self.forget_user(principal.id)
         await self._announce(revoked, "password_changed")
 
     async def set_disabled(self, user_id: str, disabled: bool) -> User:
@@ -105,6 +112,7 @@ class Accounts:
                 raise NotFound("no such user")
             await users.set_disabled(session, user, disabled)
             revoked = await logins.revoke_all_for_user(session, user.id, "disabled") if disabled else []
+        self.forget_user(user_id)
         await self._announce(revoked, "disabled")
         return user
 
@@ -236,14 +244,30 @@ class Accounts:
         claims = self.tokens.verify(token, "access")
         if await self.revocations.is_revoked(claims.login_id):
             raise NotAuthenticated("this login has ended", code="token_revoked")
-        async with self.db.read() as session:
-            user = await users.get(session, claims.user_id)
+        user = await self._user(claims.user_id)
         if user is None or user.disabled:
             raise NotAuthenticated("invalid token", code="invalid_token")
         if claims.issued_at < int(user.password_changed_at.timestamp()):
             raise NotAuthenticated("this login has ended", code="token_revoked")
         await self._touch(claims.login_id)
         return Principal(user=user, login_id=claims.login_id)
+
+    async def _user(self, user_id: str) -> User | None:
+        now = time.monotonic()
+        cached = self._users.get(user_id)
+        if cached is not None and now - cached[0] < _USER_CACHE_SECONDS:
+            return cached[1]
+        async with self.db.read() as session:
+            user = await users.get(session, user_id)
+        if user is not None:
+            if len(self._users) >= _USER_CACHE_SIZE:
+                self._users.clear()
+            self._users[user_id] = (now, user)
+        return user
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop the cached row after a change to the user."""
+        self._users.pop(user_id, None)
 
     async def _touch(self, login_id: str) -> None:
         now = time.monotonic()

@@ -45,14 +45,34 @@ class Generation:
 
     async def follow(self, after: int = 0) -> AsyncIterator[tuple[int, Event]]:
         """Yield `(seq, event)` from `after` on, until the generation ends."""
+        async for batch in self.batches(after):
+            for item in batch:
+                yield item
+
+    async def batches(self, after: int = 0, heartbeat: float | None = None) -> AsyncIterator[list[tuple[int, Event]]]:
+        """Yield every event not yet seen as one list, until the generation ends.
+
+        A slow reader gets what piled up in one go (one write, not one per event). With
+        `heartbeat`, an empty list comes after that many idle seconds.
+        """
         seq = after
         while True:
-            while seq < len(self.events):
-                seq += 1
-                yield seq, self.events[seq - 1]
+            if seq < len(self.events):
+                batch = list(enumerate(self.events[seq:], start=seq + 1))
+                seq = len(self.events)
+                yield batch
+                continue
             if self.finished:
                 return
-            await self._changed.wait()
+            changed = self._changed
+            if heartbeat is None:
+                await changed.wait()
+                continue
+            try:
+                async with asyncio.timeout(heartbeat):
+                    await changed.wait()
+            except TimeoutError:
+                yield []
 
     def cancel(self) -> bool:
         if self.task is not None and not self.task.done():

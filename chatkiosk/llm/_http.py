@@ -29,7 +29,7 @@ def http_client(cfg: ProviderConfig) -> httpx.AsyncClient:
         timeout=httpx.Timeout(
             cfg.total_timeout, connect=cfg.connect_timeout, pool=cfg.connect_timeout
         ),
-        limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
+        limits=httpx.Limits(max_connections=1000, max_keepalive_connections=1000),
         follow_redirects=False,
     )
 
@@ -45,6 +45,11 @@ class Deadlines:
         self.total_at = now + total
         self.first_at = min(now + first_token, self.total_at)
         self.started = False
+
+    def drain(self, seconds: float) -> None:
+        """The answer is complete: allow only `seconds` more to read the body's end."""
+        self.started = True
+        self.total_at = min(self.total_at, asyncio.get_running_loop().time() + seconds)
 
     def mark_started(self) -> None:
         """The first piece reached the caller: from now on only the total deadline counts."""

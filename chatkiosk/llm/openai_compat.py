@@ -14,6 +14,8 @@ import httpx
 
 from ..errors import UpstreamError
 from ._http import Deadlines, http_client, send_json, sse_events
+
+_DRAIN_SECONDS = 0.5
 from .base import (
     Completion,
     Finish,
@@ -105,31 +107,43 @@ class OpenAICompatProvider:
         """Stream the answer as pieces; see `Provider.stream`."""
         deadlines = self._deadlines()
         request = self._request(self._body(messages, tools, options, stream=True))
-        finished = False
-        async with aclosing(sse_events(self._client, request, deadlines)) as events:
-            async for _event, data in events:
-                if data.strip() == "[DONE]":
-                    finished = True
-                    break
-                chunk = self._parse(data)
-                if "error" in chunk:
-                    raise UpstreamError(
-                        f"LLM provider {self.name!r} failed mid-stream: "
-                        f"{str(chunk['error'])[:300]}",
-                        retryable=True,
-                    )
-                for piece in _pieces(chunk):
-                    if isinstance(piece, Finish):
-                        finished = True
-                    if not deadlines.started and isinstance(piece, (TextDelta, ToolCallDelta)):
-                        deadlines.mark_started()
-                    yield piece
+        finished = done = False
+        try:
+            async with aclosing(sse_events(self._client, request, deadlines)) as events:
+                async for _event, data in events:
+                    if done:
+                        continue
+                    if data.strip() == "[DONE]":
+                        # Read on to the end of the body (a few bytes) so the connection goes
+                        # back to the pool instead of being closed; bounded in time.
+                        finished = done = True
+                        deadlines.drain(_DRAIN_SECONDS)
+                        continue
+                    for piece in self._chunk_pieces(data, deadlines):
+                        if isinstance(piece, Finish):
+                            finished = True
+                        yield piece
+        except UpstreamError:
+            if not done:
+                raise
         if not finished:
             raise UpstreamError(
                 f"LLM provider {self.name!r} ended the stream before it was complete",
                 code="upstream_disconnected",
                 retryable=True,
             )
+
+    def _chunk_pieces(self, data: str, deadlines: Deadlines) -> list[StreamPiece]:
+        chunk = self._parse(data)
+        if "error" in chunk:
+            raise UpstreamError(
+                f"LLM provider {self.name!r} failed mid-stream: {str(chunk['error'])[:300]}",
+                retryable=True,
+            )
+        pieces = list(_pieces(chunk))
+        if not deadlines.started and any(isinstance(p, (TextDelta, ToolCallDelta)) for p in pieces):
+            deadlines.mark_started()
+        return pieces
 
     def _parse(self, data: str) -> dict[str, Any]:
         try:

@@ -22,11 +22,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    # SQLite has one writer at a time anyway: one pooled writer connection makes in-process
+    # writers queue on the pool (cheap) instead of on SQLite's busy handler (sleeps). Readers
+    # get a fixed pool, so no connection (a thread, a file, pragmas) is opened per request.
     engine = create_async_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        pool_size=8 if not immediate else 4,
-        max_overflow=16,
+        pool_size=1 if immediate else 8,
+        max_overflow=0,
+        pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
