@@ -27,7 +27,15 @@ run: install
 	$(BIN)/chatkiosk db upgrade
 	$(BIN)/chatkiosk serve --demo
 
-test: install-test
+# Debian's Chromium for the browser tests (root or passwordless sudo); without it they skip,
+# except on CI where they fail. fonts-noto-cjk renders Korean and Chinese in screenshots.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	  else echo "chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
+
+test: install-test browser
 	$(BIN)/python -m pytest -q
 
 clean:

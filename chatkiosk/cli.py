@@ -134,6 +134,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from chatkiosk.terminal import run
+
+    return run(args.url, args.api_key, args.user, args.conversation, args.agent)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatkiosk", description="A self-hosted conversational agent server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    chat = sub.add_parser("chat", help="chat with a server in the terminal (answers stream in)")
+    chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
+    who = chat.add_mutually_exclusive_group()
+    who.add_argument("--api-key", help="an API key (or set CHATKIOSK_API_KEY)")
+    who.add_argument("--user", help="sign in as USER (the password is prompted for)")
+    which = chat.add_mutually_exclusive_group()
+    which.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    which.add_argument("--agent", metavar="NAME", help="start a new conversation with this agent (default assistant)")
+    chat.set_defaults(func=cmd_chat)
     return parser
 
 
