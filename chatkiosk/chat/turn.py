@@ -4,6 +4,10 @@ The order of things is the contract: limits first; the user message is committed
 model is called; the assistant message is created `streaming` and finished in one transaction
 as `complete`, `incomplete` (upstream failed mid-way), `cancelled` (cancel or client gone) or
 `error`. Events go to a `Generation` that any number of subscribers can follow.
+
+An ephemeral turn (no conversation: the OpenAI-compatible API without a binding) runs the
+same way on the messages the client sent, under the same limits and metrics, but stores
+nothing: no messages, no tool-call records, and no confirmations can be asked for.
 """
 
 from __future__ import annotations
@@ -26,22 +30,34 @@ from chatkiosk.config import Settings
 from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, ValidationFailed
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.guard.limits import ChatLimits
+from chatkiosk.llm.base import Message as ChatMessage
 from chatkiosk.llm.base import Provider, Usage
 from chatkiosk.metrics import Metrics
 from chatkiosk.store import conversations, messages
 from chatkiosk.store.db import Database
-from chatkiosk.store.tables import Message
+from chatkiosk.store.ids import new_id
+from chatkiosk.store.tables import Message, utcnow
 
 log = logging.getLogger("chatkiosk.chat")
 
 
 @dataclass(slots=True)
 class TurnRequest:
+    """One turn: the user's text in a stored conversation, or (`conversation_id=None`) an
+    ephemeral turn of `agent` whose earlier messages are `history`, as the client sent them.
+    On a stored turn, `agent` (when given) must be the conversation's agent."""
+
     user_id: str
-    conversation_id: str
+    conversation_id: str | None
     content: str
     options: TurnOptions = field(default_factory=TurnOptions)
     request_id: str | None = None
+    agent: str | None = None
+    history: list[ChatMessage] | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.conversation_id is not None
 
 
 @dataclass(slots=True)
@@ -112,36 +128,46 @@ class ChatService:
         max_tokens = request.options.max_tokens or self.settings.default_max_tokens
         if max_tokens > self.settings.max_tokens_limit:
             raise ValidationFailed(f"max_tokens is at most {self.settings.max_tokens_limit}", param="options.max_tokens")
-        async with self.db.read() as session:
-            conv = await conversations.get(session, request.conversation_id, request.user_id)
-        if conv is None:
-            raise NotFound("no such conversation")
-        agent = self.agents.get(conv.agent)
+        conv = None
+        if request.stored:
+            async with self.db.read() as session:
+                conv = await conversations.get(session, request.conversation_id, request.user_id)
+            if conv is None:
+                raise NotFound("no such conversation")
+            if request.agent is not None and request.agent != conv.agent:
+                raise ValidationFailed(
+                    f"this conversation is with the agent {conv.agent!r}, not {request.agent!r}", code="agent_mismatch", param="model"
+                )
+        agent = self.agents.get(conv.agent if conv is not None else request.agent or "")
         provider = self.provider_for(agent, request.options)
         await self.limits.check_message(request.user_id)
-        generation = self.generations.start(conv.id, request.user_id)
+        generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         try:
             await self.limits.acquire_stream(request.user_id)
         except ChatkioskError:
-            self.generations.ended(generation)
+            self._ended(generation)
             raise
         try:
             await self.limits.reserve_tokens(request.user_id, max_tokens)
         except ChatkioskError:
             await self.limits.release_stream(request.user_id)
-            self.generations.ended(generation)
+            self._ended(generation)
             raise
         try:
-            async with self.db.write() as session:
-                user_msg = await messages.add(session, conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
-                assistant = await messages.add(
-                    session, conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
-                )
-                await conversations.touch(session, conv.id)
+            if conv is not None:
+                async with self.db.write() as session:
+                    user_msg = await messages.add(session, conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
+                    assistant = await messages.add(
+                        session, conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
+                    )
+                    await conversations.touch(session, conv.id)
+            else:
+                user_msg = _unstored(request.user_id, "user", content, "complete")
+                assistant = _unstored(request.user_id, "assistant", "", "streaming")
         except BaseException:
             await self.limits.release_stream(request.user_id)
             await self.limits.settle_tokens(request.user_id, max_tokens, 0)
-            self.generations.ended(generation)
+            self._ended(generation)
             raise
         generation.message_id = assistant.id
         generation.publish(MessageEvent(MessagePublic.of(user_msg).model_dump(mode="json")))
@@ -161,8 +187,8 @@ class ChatService:
         started = time.perf_counter()
         status, error = "complete", None
         ctx = ToolContext(
-            user_id=request.user_id, conversation_id=conv.id, agent=agent.name, services=self.services,
-            state=dict(conv.state or {}), request_id=request.request_id,
+            user_id=request.user_id, conversation_id=conv.id if conv is not None else None, agent=agent.name,
+            services=self.services, state=dict(conv.state or {}) if conv is not None else {}, request_id=request.request_id,
         )
         try:
             try:
@@ -192,7 +218,13 @@ class ChatService:
                 status, error = "error", ChatkioskError("the answer could not be generated")
             await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started)
         finally:
+            self._ended(generation)
+
+    def _ended(self, generation: Generation) -> None:
+        if generation.conversation_id:
             self.generations.ended(generation)
+        else:  # ephemeral: never registered, nothing to re-join
+            generation.finish()
 
     def _absorb(self, progress: _Progress, result: AgentResult) -> None:
         progress.usage = result.usage
@@ -204,18 +236,22 @@ class ChatService:
         conv: Any, user_msg: Message, ctx: ToolContext, progress: _Progress, started: float,
     ) -> None:
         policy = agent.context
-        async with self.db.read() as session:
-            # One bounded index walk: the window plus one row to learn whether history was cut.
-            rows = await messages.recent(session, conv.id, limit=policy.history_window() + 1, before=user_msg.id)
-        over = len(rows) > policy.history_window()
-        history = [
-            {"role": m.role, "content": m.content}
-            for m in rows[-policy.history_window():]
-            if m.role in ("user", "assistant") and m.content and m.status != "streaming"
-        ]
+        if conv is None:
+            history, over, summary = list(request.history or []), False, None
+        else:
+            async with self.db.read() as session:
+                # One bounded index walk: the window plus one row to learn whether history was cut.
+                rows = await messages.recent(session, conv.id, limit=policy.history_window() + 1, before=user_msg.id)
+            over = len(rows) > policy.history_window()
+            history = [
+                {"role": m.role, "content": m.content}
+                for m in rows[-policy.history_window():]
+                if m.role in ("user", "assistant") and m.content and m.status != "streaming"
+            ]
+            summary = conv.summary
         context, truncated = build_context(
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
-            provider.count_tokens, summary=conv.summary,
+            provider.count_tokens, summary=summary,
         )
         progress.truncated = truncated or over
         progress.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
@@ -224,7 +260,8 @@ class ChatService:
             provider, context, ctx, agent.tools, options=options, step_limit=agent.step_limit,
             token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
             recorder=lambda record: self._record_tool(ctx, generation.message_id, record, progress),
-            confirmations=getattr(self.services, "confirmations", None),
+            # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
+            confirmations=getattr(self.services, "confirmations", None) if conv is not None else None,
         )
         try:
             async for event in run:
@@ -247,6 +284,8 @@ class ChatService:
     async def _record_tool(self, ctx: ToolContext, message_id: str | None, record: ToolCallRecord, progress: _Progress) -> None:
         progress.tool_calls.append(record.as_dict())
         self.metrics.tool_calls.labels(ctx.agent, record.name, record.status).inc()
+        if ctx.conversation_id is None:
+            return  # ephemeral: the record lives only in the answer
         arguments = record.arguments if isinstance(record.arguments, dict) else {"raw": record.arguments}
         async with self.db.write() as session:
             await messages.add_tool_call(
@@ -267,7 +306,8 @@ class ChatService:
         usage = usage_dict(progress.usage, truncated=progress.truncated, path=progress.path, estimated=progress.estimated)
         error_body = error.body()["error"] if error is not None else None
         # Shielded: a cancelled turn must still be stored as cancelled.
-        await asyncio.shield(self._store_final(assistant.id, status, progress, usage, error_body))
+        if request.stored:
+            await asyncio.shield(self._store_final(assistant.id, status, progress, usage, error_body))
         assistant.status, assistant.content, assistant.usage = status, progress.text, usage
         assistant.tool_calls, assistant.error = (progress.tool_calls or None), error_body
         public = MessagePublic.of(assistant).model_dump(mode="json")
@@ -295,3 +335,12 @@ class ChatService:
 
     async def close(self) -> None:
         await self.generations.close()
+
+
+def _unstored(user_id: str, role: str, content: str, status: str) -> Message:
+    """A message of an ephemeral turn: shaped like a stored one, never added to a session."""
+    now = utcnow()
+    return Message(
+        id=new_id("msg"), conversation_id="", user_id=user_id, role=role, content=content, status=status,
+        usage=None, tool_calls=None, tool_call_id=None, error=None, created_at=now, updated_at=now,
+    )

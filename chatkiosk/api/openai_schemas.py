@@ -1,0 +1,135 @@
+"""The request body of `POST /v1/chat/completions`, as OpenAI defines it (the part we serve).
+
+Parameters we do not use (`seed`, `user`, `logprobs`, `response_format`, …) are accepted and
+ignored, as other OpenAI-compatible servers do — except fields that would choose where or how
+the server calls its upstream (`base_url`, `api_base`, `api_key`, …): those are refused (400),
+so a client can never point the server's provider keys at a host of its choosing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chatkiosk.llm.base import Message, ToolSpec
+
+# Normalised (lower case, no `_`/`-`/`.`) names of body fields a client may not set.
+_UPSTREAM_WORDS = ("url", "apibase", "baseapi", "endpoint", "host", "proxy", "upstream", "apikey", "provider", "header")
+
+
+def upstream_field(name: str) -> bool:
+    """True for a field name that would choose the upstream, its key or its headers."""
+    key = re.sub(r"[_\-. ]", "", name.lower())
+    return any(word in key for word in _UPSTREAM_WORDS)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class FunctionCall(_Open):
+    name: str = Field(min_length=1, max_length=64)
+    arguments: str = Field("", max_length=100_000)
+
+
+class ToolCallIn(_Open):
+    id: str = Field(min_length=1, max_length=128)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessageIn(_Open):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = Field(None, max_length=64)
+    tool_calls: list[ToolCallIn] | None = Field(None, max_length=128)
+    tool_call_id: str | None = Field(None, max_length=128)
+
+    @field_validator("content")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for part in value:
+                if part.get("type") != "text" or not isinstance(part.get("text"), str):
+                    raise ValueError("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported")
+        return value
+
+    def text(self) -> str:
+        """The content as one string (text parts joined)."""
+        if isinstance(self.content, list):
+            return "".join(part["text"] for part in self.content)
+        return self.content or ""
+
+    def upstream(self) -> Message:
+        """The message as it is relayed to a passthrough model."""
+        message: Message = {"role": self.role, "content": self.content if self.content is None else self.text()}
+        if self.name:
+            message["name"] = self.name
+        if self.tool_calls:
+            message["tool_calls"] = [c.model_dump() for c in self.tool_calls]
+        if self.tool_call_id:
+            message["tool_call_id"] = self.tool_call_id
+        return message
+
+
+class FunctionDef(_Open):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str = Field("", max_length=10_000)
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class ToolIn(_Open):
+    type: Literal["function"]
+    function: FunctionDef
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.function.name, self.function.description, self.function.parameters)
+
+
+class NamedToolChoice(_Open):
+    type: Literal["function"]
+    function: dict[str, str]
+
+
+class StreamOptions(_Open):
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """What a client may send; extra fields are kept so that upstream-choosing ones can be refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=128)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    max_completion_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    n: int | None = Field(None, ge=1, le=1, description="only 1 is supported")
+    tools: list[ToolIn] | None = Field(None, max_length=128)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = Field(None, max_length=16)
+
+    def refused_field(self) -> str | None:
+        """The first field (top level or in `metadata`) that would choose the upstream."""
+        for name in [*(self.model_extra or {}), *(f"metadata.{k}" for k in (self.metadata or {}))]:
+            if upstream_field(name.removeprefix("metadata.")):
+                return name
+        return None
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+    @property
+    def completion_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
