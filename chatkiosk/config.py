@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     )
     # Namespaces every Redis key, so several deployments (or test runs) can share one Redis.
     redis_prefix: str = "chatkiosk"
+    redis_max_connections: int = Field(64, ge=2)
 
     secret_key: SecretStr | None = None
 
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     # --- request limits
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
+    # --- WebSocket (`/api/ws`)
+    ws_auth_timeout: float = Field(10.0, gt=0, description="seconds to send the auth frame")
+    ws_idle_timeout: float = Field(60.0, gt=0, description="seconds without a client frame before the socket is closed")
 
     # --- LLM providers (see README "Models"). Explicit `providers` win; otherwise
     # OPENAI_BASE_URL / ANTHROPIC_API_KEY make one, and the bundled local model is always there.

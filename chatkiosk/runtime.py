@@ -10,9 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
-from chatkiosk.agents.confirm import ConfirmationGate, MemoryConfirmationStore
+from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
@@ -29,6 +29,7 @@ from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
 from chatkiosk.store import messages
+from chatkiosk.store.confirmations import DatabaseConfirmationStore
 from chatkiosk.store.db import Database
 
 log = logging.getLogger("chatkiosk")
@@ -65,7 +66,9 @@ class Runtime:
         counters: Counters
         revocations: RevocationList
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url)
+            # A blocking pool: under a burst, callers wait for a connection instead of failing.
+            pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=settings.redis_max_connections, timeout=10)
+            redis = Redis(connection_pool=pool)
             counters = RedisCounters(redis, settings.redis_prefix)
             revocations = RedisRevocationList(redis, settings.redis_prefix)
         else:
@@ -93,7 +96,7 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
-        runtime.confirmations = ConfirmationGate(MemoryConfirmationStore(), secret)
+        runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
             LimitPolicy(
