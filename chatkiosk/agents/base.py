@@ -43,6 +43,8 @@ class Agent:
     allow_model_override: bool = False
     options: GenerationOptions = field(default_factory=GenerationOptions)
     intercept: Intercept | None = None
+    # The agent keeps state in its conversation (the kiosk's order): it cannot answer unbound calls.
+    needs_conversation: bool = False
 
     def info(self) -> dict[str, Any]:
         """The agent as `GET /api/agents` lists it."""

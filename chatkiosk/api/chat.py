@@ -62,7 +62,7 @@ def _sse(events: AsyncIterator[str], on_close: Any = None) -> StreamingResponse:
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
 
 
-async def _wait_or_cancel(generation: Generation, request: Request) -> None:
+async def wait_or_cancel(generation: Generation, request: Request) -> None:
     """Wait for the generation; if the client leaves first, cancel it."""
     assert generation.task is not None
 
@@ -92,7 +92,7 @@ async def send_message(
     if body.stream:
         # The client that started the turn owns it: when it goes away, the turn is cancelled.
         return _sse(generation_stream(generation), on_close=generation.cancel)  # type: ignore[return-value]
-    await _wait_or_cancel(generation, request)
+    await wait_or_cancel(generation, request)
     done = next((e for e in reversed(generation.events) if isinstance(e, DoneEvent)), None)
     if generation.error is not None:
         raise generation.error if isinstance(generation.error, ChatkioskError) else ChatkioskError("the answer failed")

@@ -27,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from chatkiosk.api.chat import _wait_or_cancel
+from chatkiosk.api.chat import wait_or_cancel
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
@@ -202,7 +202,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
         raise UserError(exc.message, code=exc.code, param="messages" if exc.param == "content" else exc.param) from None
     headers = {"X-Conversation-Id": binding} if binding else {}
     if not body.stream:
-        await _wait_or_cancel(generation, request)
+        await wait_or_cancel(generation, request)
         if generation.error is not None:
             raise generation.error if isinstance(generation.error, ChatkioskError) else ChatkioskError("the answer failed")
         done = next(e for e in reversed(generation.events) if isinstance(e, DoneEvent))

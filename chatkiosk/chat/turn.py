@@ -27,7 +27,7 @@ from chatkiosk.api.schemas import MessagePublic
 from chatkiosk.chat.generations import Generation, Generations
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.config import Settings
-from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, ValidationFailed
+from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.guard.limits import ChatLimits
 from chatkiosk.llm.base import Message as ChatMessage
@@ -128,10 +128,15 @@ class ChatService:
         max_tokens = request.options.max_tokens or self.settings.default_max_tokens
         if max_tokens > self.settings.max_tokens_limit:
             raise ValidationFailed(f"max_tokens is at most {self.settings.max_tokens_limit}", param="options.max_tokens")
-        conv = None
+        conv, rows = None, []
         if request.stored:
             async with self.db.read() as session:
                 conv = await conversations.get(session, request.conversation_id, request.user_id)
+                if conv is not None:
+                    # The context window in the same transaction: one bounded index walk, the
+                    # window plus one row to learn whether history was cut.
+                    window = self.agents.get(conv.agent).context.history_window()
+                    rows = await messages.recent(session, conv.id, limit=window + 1)
             if conv is None:
                 raise NotFound("no such conversation")
             if request.agent is not None and request.agent != conv.agent:
@@ -139,6 +144,12 @@ class ChatService:
                     f"this conversation is with the agent {conv.agent!r}, not {request.agent!r}", code="agent_mismatch", param="model"
                 )
         agent = self.agents.get(conv.agent if conv is not None else request.agent or "")
+        if conv is None and agent.needs_conversation:
+            raise UserError(
+                f"the {agent.name} agent keeps its state in a conversation: create one and bind the call to it "
+                "(metadata.conversation_id or the X-Conversation-Id header)",
+                code="conversation_required", param="metadata.conversation_id",
+            )
         provider = self.provider_for(agent, request.options)
         await self.limits.check_message(request.user_id)
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
@@ -155,11 +166,12 @@ class ChatService:
             raise
         try:
             if conv is not None:
+                user_msg = messages.build(conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
+                assistant = messages.build(
+                    conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
+                )
                 async with self.db.write() as session:
-                    user_msg = await messages.add(session, conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
-                    assistant = await messages.add(
-                        session, conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
-                    )
+                    session.add_all([user_msg, assistant])  # one INSERT of both rows, flushed by the touch
                     await conversations.touch(session, conv.id)
             else:
                 user_msg = _unstored(request.user_id, "user", content, "complete")
@@ -173,7 +185,7 @@ class ChatService:
         generation.publish(MessageEvent(MessagePublic.of(user_msg).model_dump(mode="json")))
         self.metrics.active_streams.inc()
         generation.task = asyncio.create_task(
-            self._run(generation, request, agent, provider, conv, user_msg, assistant, max_tokens)
+            self._run(generation, request, agent, provider, conv, rows, assistant, max_tokens)
         )
         return generation
 
@@ -181,7 +193,7 @@ class ChatService:
 
     async def _run(
         self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, user_msg: Message, assistant: Message, reserved: int,
+        conv: Any, rows: list[Message], assistant: Message, reserved: int,
     ) -> None:
         progress = _Progress()
         started = time.perf_counter()
@@ -202,7 +214,7 @@ class ChatService:
                     progress.text = intercepted.reply
                     generation.publish(DeltaEvent(intercepted.reply))
                 else:
-                    await self._generate(generation, request, agent, provider, conv, user_msg, ctx, progress, started)
+                    await self._generate(generation, request, agent, provider, conv, rows, ctx, progress, started)
             except asyncio.CancelledError:
                 status = "cancelled"
             except AgentLimitExceeded as exc:
@@ -233,15 +245,13 @@ class ChatService:
 
     async def _generate(
         self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, user_msg: Message, ctx: ToolContext, progress: _Progress, started: float,
+        conv: Any, rows: list[Message], ctx: ToolContext, progress: _Progress, started: float,
     ) -> None:
+        """Run the agent loop on the context window (`rows`: the stored history, read at start)."""
         policy = agent.context
         if conv is None:
             history, over, summary = list(request.history or []), False, None
         else:
-            async with self.db.read() as session:
-                # One bounded index walk: the window plus one row to learn whether history was cut.
-                rows = await messages.recent(session, conv.id, limit=policy.history_window() + 1, before=user_msg.id)
             over = len(rows) > policy.history_window()
             history = [
                 {"role": m.role, "content": m.content}

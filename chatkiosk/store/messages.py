@@ -15,8 +15,7 @@ from chatkiosk.store.tables import Message, ToolCallRecord, utcnow
 FINAL_STATUSES = {"complete", "incomplete", "cancelled", "error"}
 
 
-async def add(
-    session: AsyncSession,
+def build(
     *,
     conversation_id: str,
     user_id: str,
@@ -28,12 +27,18 @@ async def add(
     tool_call_id: str | None = None,
     error: dict[str, Any] | None = None,
 ) -> Message:
+    """A new message row, not yet added to a session (for adding several in one flush)."""
     now = utcnow()
-    msg = Message(
+    return Message(
         id=new_id("msg"), conversation_id=conversation_id, user_id=user_id, role=role, content=content,
         status=status, usage=usage, tool_calls=tool_calls, tool_call_id=tool_call_id, error=error,
         created_at=now, updated_at=now,
     )
+
+
+async def add(session: AsyncSession, **fields: Any) -> Message:
+    """Insert one message (the fields of `build`)."""
+    msg = build(**fields)
     session.add(msg)
     await session.flush()
     return msg

@@ -96,3 +96,34 @@ def test_body_and_header_naming_different_conversations_is_400(live):
     with pytest.raises(openai.BadRequestError):
         server.client(user).chat.completions.create(model="assistant", messages=[{"role": "user", "content": "hi"}],
                                                     metadata={"conversation_id": a}, extra_headers={"X-Conversation-Id": b})
+
+
+FULL_ORDERS = {
+    "ko": ["불고기버거 2개랑 콜라 주세요", "다 됐어요", "포장이요", "카드로 할게요"],
+    "en": ["two cheeseburgers and a large coke", "that's all", "for here", "cash"],
+    "zh": ["我要两个芝士汉堡", "再来一杯可乐", "就这些", "打包", "刷卡"],
+}
+
+
+@pytest.mark.parametrize("lang", ["ko", "en", "zh"])
+def test_a_full_kiosk_order_through_the_openai_client(live, lang):
+    server = live(providers={"scripted": ScriptedProvider()})  # no LLM call may happen
+    user = server.user()
+    cid = server.conversation(user, agent="kiosk")
+    client = server.client(user)
+    for text in FULL_ORDERS[lang]:
+        answer = client.chat.completions.create(model="kiosk", messages=[{"role": "user", "content": text}],
+                                                metadata={"conversation_id": cid})
+        assert answer.choices[0].message.content
+    order = server.http.get(f"/api/conversations/{cid}/order", headers=user.headers).json()
+    assert order["state"] == "done" and order["order_number"] is not None
+    placed = server.http.get("/api/kiosk/orders", headers=user.headers).json()["data"]
+    assert [p["order_number"] for p in placed] == [order["order_number"]]
+
+
+def test_an_unbound_kiosk_call_asks_for_a_conversation(live):
+    server = live(providers={"scripted": ScriptedProvider()})
+    user = server.user()
+    with pytest.raises(openai.BadRequestError) as caught:
+        server.client(user).chat.completions.create(model="kiosk", messages=[{"role": "user", "content": "콜라 하나"}])
+    assert caught.value.body["code"] == "conversation_required"

@@ -108,4 +108,5 @@ def build_kiosk(
         context=context or ContextPolicy(),
         step_limit=step_limit,
         intercept=intercept,
+        needs_conversation=True,
     )
