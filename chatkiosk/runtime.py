@@ -22,6 +22,7 @@ from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
 from chatkiosk.auth.tokens import TokenService
 from chatkiosk.config import Settings
+from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.chat.turn import ChatService
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
 from chatkiosk.guard.limits import ChatLimits, LimitPolicy
@@ -106,6 +107,9 @@ class Runtime:
             runtime.metrics,
         )
         runtime.chat = ChatService(settings, db, runtime.agents, runtime.providers, default_route, limits, runtime.metrics, runtime)
+        if redis is not None:
+            chat = runtime.chat
+            chat.relay = CancelRelay(redis, settings.redis_prefix, chat.generations.cancel_local)
         if default_route is not None:
             runtime.extras["readiness"] = {"llm": default_route.check}
         return runtime
@@ -121,6 +125,8 @@ class Runtime:
     async def start(self) -> None:
         """Connect, restore revocations, and close what a dead process left streaming."""
         await self.revocations.start()
+        if self.chat is not None and self.chat.relay is not None:
+            await self.chat.relay.start()
         if isinstance(self.revocations, MemoryRevocationList):
             await self.accounts.reload_revocations()
         async with self.db.write() as session:

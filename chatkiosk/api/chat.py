@@ -110,10 +110,10 @@ async def _owned(runtime: Runtime, conversation_id: str, user_id: str) -> Any:
 
 @router.post("/{conversation_id}/cancel", responses=errors(401, 404))
 async def cancel(conversation_id: str, principal: CurrentUser, runtime: RuntimeDep) -> CancelResult:
-    """Stop the answer being generated in this conversation."""
+    """Stop the answer being generated in this conversation (on whichever worker runs it)."""
     await _owned(runtime, conversation_id, principal.id)
     assert runtime.chat is not None
-    return CancelResult(cancelled=runtime.chat.generations.cancel(conversation_id, principal.id))
+    return CancelResult(cancelled=await runtime.chat.cancel(conversation_id, principal.id))
 
 
 async def _replay(runtime: Runtime, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Event]]:

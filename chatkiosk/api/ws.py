@@ -208,7 +208,7 @@ class _Socket:
         if conv is None:
             raise NotFound("no such conversation")
         assert self.runtime.chat is not None
-        cancelled = self.runtime.chat.generations.cancel(frame.conversation_id, self.principal.id)
+        cancelled = await self.runtime.chat.cancel(frame.conversation_id, self.principal.id)
         await self.send({"type": "cancelled", "conversation_id": frame.conversation_id, "cancelled": cancelled})
 
     async def _stop_all(self) -> None:

@@ -26,6 +26,7 @@ from chatkiosk.agents.tools import ToolCallRecord, ToolContext
 from chatkiosk.api.schemas import MessagePublic
 from chatkiosk.chat.generations import Generation, Generations
 from chatkiosk.chat.options import TurnOptions
+from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.config import Settings
 from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
@@ -105,6 +106,7 @@ class ChatService:
         self.metrics = metrics
         self.services = services
         self.generations = Generations()
+        self.relay: CancelRelay | None = None  # set by the runtime when Redis is configured
 
     # --- starting a turn
 
@@ -343,7 +345,21 @@ class ChatService:
         await self.limits.release_stream(user_id)
         await self.limits.settle_tokens(user_id, reserved, used)
 
+    async def cancel(self, conversation_id: str, user_id: str) -> bool:
+        """Stop the answer in flight; the caller has checked that the conversation is the user's.
+
+        Here when this worker runs it; otherwise relayed to the other workers (True: asked).
+        """
+        if self.generations.cancel(conversation_id, user_id):
+            return True
+        if self.relay is not None:
+            await self.relay.publish(conversation_id)
+            return True
+        return False
+
     async def close(self) -> None:
+        if self.relay is not None:
+            await self.relay.close()
         await self.generations.close()
 
 

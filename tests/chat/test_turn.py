@@ -179,3 +179,25 @@ async def test_context_is_bounded_and_truncation_reported(make_api):
     sent = llm.calls[0].messages
     assert sent[0]["role"] == "system" and sent[-1]["content"] == "now"
     assert len(sent) <= 1 + 4 + 1 and "old 0" not in str(sent)
+
+
+async def test_cancel_reaches_the_worker_that_generates(make_api, backend):
+    """With Redis, a cancel sent to another worker stops the answer where it runs."""
+    if backend != "postgres":
+        return  # one process: nothing to relay (covered by test_cancel_stores_cancelled_and_frees_the_slot)
+    one = await make_api(providers={"s": ScriptedProvider([["first ", delay(30), "never"]])})
+    two = await make_api(providers={"s": ScriptedProvider([])})
+    user = await one.signup()
+    cid = await _conv(one, user)
+    task = asyncio.create_task(one.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": "hi", "stream": True}))
+    for _ in range(100):
+        gen = one.runtime.chat.generations.get(cid, user["id"])
+        if gen and len(gen.events) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    outsider = await two.signup()
+    assert (await two.client.post(f"/api/conversations/{cid}/cancel", headers=outsider["headers"])).status_code == 404
+    r = await two.client.post(f"/api/conversations/{cid}/cancel", headers=user["headers"])
+    assert r.json() == {"cancelled": True}
+    events = parse((await asyncio.wait_for(task, 5)).text)
+    assert events[-1].data["message"]["status"] == "cancelled"
