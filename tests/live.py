@@ -6,10 +6,12 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -34,3 +36,46 @@ def serve(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@dataclass
+class LiveServer:
+    """One running server: its app, base URL and a plain HTTP client. Subclass for helpers."""
+
+    app: Any
+    base: str
+    http: httpx.Client
+
+    @property
+    def url(self) -> str:
+        return self.base
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    @property
+    def settings(self) -> Any:
+        return self.runtime.settings
+
+    def conversation(self, user: Any, agent: str = "assistant") -> str:
+        """A new conversation of `user` (anything with `.headers`) with `agent`."""
+        r = self.http.post("/api/conversations", headers=user.headers, json={"agent": agent})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+
+@contextmanager
+def live_servers(settings_factory: Callable[..., Any], cls: type[LiveServer] = LiveServer) -> Iterator[Callable[..., Any]]:
+    """`start(providers=..., **settings)` runs a chatkiosk app on loopback; all stop on exit."""
+    from chatkiosk.app import create_app
+
+    with ExitStack() as stack:
+
+        def start(providers: dict[str, Any] | None = None, **overrides: Any) -> LiveServer:
+            app = create_app(settings_factory(**overrides), providers=providers)
+            base = stack.enter_context(serve(app))
+            http = stack.enter_context(httpx.Client(base_url=base, timeout=20))
+            return cls(app, base, http)
+
+        yield start

@@ -8,12 +8,13 @@ in-process list is reloaded from it, so a restart does not bring revoked tokens 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
+
+from chatkiosk import pubsub
 
 Listener = Callable[[str, str], None]  # (login_id, reason)
 
@@ -86,30 +87,13 @@ class RedisRevocationList:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     async def start(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._task = asyncio.create_task(self._pump(pubsub))
+        self._task = await pubsub.listen(self._redis, self._channel, self._announce)
 
-    async def _pump(self, pubsub) -> None:  # type: ignore[no-untyped-def]
-        try:
-            async for message in self._messages(pubsub):
-                login_id, _, reason = message.partition(" ")
-                for listener in list(self._listeners):
-                    listener(login_id, reason)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-
-    @staticmethod
-    async def _messages(pubsub) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-        async for item in pubsub.listen():
-            if item.get("type") == "message":
-                data = item["data"]
-                yield data.decode() if isinstance(data, bytes) else data
+    def _announce(self, message: str) -> None:
+        login_id, _, reason = message.partition(" ")
+        for listener in list(self._listeners):
+            listener(login_id, reason)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await pubsub.stop(self._task)
         self._listeners.clear()

@@ -8,10 +8,11 @@ and the worker that runs it cancels it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from redis.asyncio import Redis
+
+from chatkiosk import pubsub
 
 
 class CancelRelay:
@@ -22,25 +23,10 @@ class CancelRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        self._task = asyncio.create_task(self._pump(pubsub))
-
-    async def _pump(self, pubsub) -> None:  # type: ignore[no-untyped-def]
-        try:
-            async for item in pubsub.listen():
-                if item.get("type") == "message":
-                    data = item["data"]
-                    self._on_cancel(data.decode() if isinstance(data, bytes) else data)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        self._task = await pubsub.listen(self._redis, self._channel, self._on_cancel)
 
     async def publish(self, conversation_id: str) -> None:
         await self._redis.publish(self._channel, conversation_id)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await pubsub.stop(self._task)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
-from chatkiosk.app import create_app
 from chatkiosk.config import Settings
 from chatkiosk.llm.config import ProviderConfig
 
 from ..conftest import PASSWORD
 from ..fake_upstream import FakeUpstream
-from ..live import serve
+from ..live import LiveServer, live_servers
 
 
 @dataclass
@@ -28,17 +25,8 @@ class User:
     headers: dict[str, str]  # a JWT, for the REST routes
 
 
-@dataclass
-class Live:
-    """One running server: its app, base URL and a plain HTTP client."""
-
-    app: Any
-    base: str
-    http: httpx.Client
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
+class Live(LiveServer):
+    """A running server with helpers for the official `openai` client."""
 
     def user(self) -> User:
         """Register, sign in and create an API key."""
@@ -50,11 +38,6 @@ class Live:
         headers = {"Authorization": f"Bearer {token}"}
         key = self.http.post("/api/keys", headers=headers, json={"name": "sdk"}).json()["key"]
         return User(user_id, key, headers)
-
-    def conversation(self, user: User, agent: str = "assistant") -> str:
-        r = self.http.post("/api/conversations", headers=user.headers, json={"agent": agent})
-        assert r.status_code == 201, r.text
-        return r.json()["id"]
 
     def history(self, user: User, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's messages, oldest first."""
@@ -74,14 +57,7 @@ class Live:
 @pytest.fixture
 def live(settings_factory: Callable[..., Settings]) -> Iterator[Callable[..., Live]]:
     """Start servers: `server = live(providers={"scripted": llm}, messages_per_window=1)`."""
-    with ExitStack() as stack:
-
-        def start(providers: dict[str, Any] | None = None, **overrides: Any) -> Live:
-            app = create_app(settings_factory(**overrides), providers=providers)
-            base = stack.enter_context(serve(app))
-            http = stack.enter_context(httpx.Client(base_url=base, timeout=20))
-            return Live(app, base, http)
-
+    with live_servers(settings_factory, Live) as start:
         yield start
 
 

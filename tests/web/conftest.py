@@ -9,17 +9,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 
-from chatkiosk.app import create_app
 from chatkiosk.config import Settings
 from tests.conftest import PASSWORD
-from tests.live import serve
+from tests.live import LiveServer, live_servers
 
 
 @dataclass
@@ -30,21 +27,12 @@ class User:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class Live:
-    """One running server: its base URL, WebSocket URL, and a plain HTTP client."""
-
-    app: Any
-    url: str
-    http: httpx.Client
+class Live(LiveServer):
+    """A running server with its WebSocket URL and helpers to sign users up."""
 
     @property
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://") + "/api/ws"
-
-    @property
-    def settings(self) -> Settings:
-        return self.app.state.runtime.settings
 
     def signup(self, username: str | None = None, password: str = PASSWORD) -> User:
         """Register and sign in over HTTP."""
@@ -59,23 +47,11 @@ class Live:
         body = r.json()
         return User(username, body["access_token"], body["refresh_token"], {"Authorization": f"Bearer {body['access_token']}"})
 
-    def conversation(self, user: User, agent: str = "assistant") -> str:
-        r = self.http.post("/api/conversations", json={"agent": agent}, headers=user.headers)
-        assert r.status_code == 201, r.text
-        return r.json()["id"]
-
 
 @pytest.fixture
 def live(settings_factory: Callable[..., Settings]) -> Iterator[Callable[..., Live]]:
     """Start servers for this test: `srv = live(providers={"s": ScriptedProvider([...])}, single_login=True)`."""
-    with ExitStack() as stack:
-
-        def start(providers: dict[str, Any] | None = None, **overrides: Any) -> Live:
-            app = create_app(settings_factory(**overrides), providers=providers)
-            url = stack.enter_context(serve(app))
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=20))
-            return Live(app, url, http)
-
+    with live_servers(settings_factory, Live) as start:
         yield start
 
 
