@@ -46,3 +46,29 @@ def test_redaction_patterns():
     assert mask_pii("card 4111-1111-1111-1111") == "card [CARD]"
     assert mask_pii("order 1234567890123") == "order 1234567890123"  # not Luhn-valid: left alone
     assert mask_pii("rrn 900101-1234567") == "rrn [RRN]"
+
+
+async def test_metrics_and_error_bodies_hold_no_secrets_or_pii(make_api):
+    """SECURITY 21: metric labels and error bodies, after errors and refusals."""
+    from chatkiosk.errors import UpstreamError
+    from chatkiosk.llm.fake import ScriptedProvider
+
+    provider_key = "sk-provider-secret-0123456789abcdef"
+    llm = ScriptedProvider([UpstreamError(f"upstream said no (key {provider_key[:6]}…)", retryable=False)])
+    api = await make_api(providers={"s": llm}, messages_per_window=2)
+    admin = await api.signup(admin=True)
+    user = await api.signup()
+    pii = "my card 4111 1111 1111 1111 and phone 010-1234-5678"
+    cid = (await api.client.post("/api/conversations", headers=user["headers"], json={"title": "t"})).json()["id"]
+    bodies = [
+        await api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": pii}),
+        await api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": pii}),
+        await api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": pii}),
+        await api.client.post("/api/auth/login", json={"username": user["username"], "password": "wrong-" + PASSWORD}),
+        await api.client.get("/api/auth/me", headers={"Authorization": "Bearer " + user["refresh_token"]}),
+    ]
+    metrics = (await api.client.get("/metrics", headers=admin["headers"])).text
+    for text in [metrics, *(r.text for r in bodies)]:
+        for secret in (PASSWORD, user["access_token"], user["refresh_token"], provider_key, "4111 1111 1111 1111", "010-1234-5678"):
+            assert secret not in text
+    assert 'chatkiosk_rate_limit_rejections_total{limit="messages"}' in metrics

@@ -201,3 +201,19 @@ async def test_cancel_reaches_the_worker_that_generates(make_api, backend):
     assert r.json() == {"cancelled": True}
     events = parse((await asyncio.wait_for(task, 5)).text)
     assert events[-1].data["message"]["status"] == "cancelled"
+
+
+async def test_a_model_that_always_calls_a_tool_ends_with_an_error_event(make_api):
+    """SECURITY 30: the step limit ends the turn with an `error` event; the budgets hold."""
+    from chatkiosk.llm.fake import tool_call
+
+    llm = ScriptedProvider([tool_call("calculator", {"expression": "1+1"}) for _ in range(10)])
+    api = await make_api(providers={"s": llm}, agent_step_limit=3)
+    user = await api.signup()
+    cid = await _conv(api, user)
+    events = parse((await api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": "loop", "stream": True})).text)
+    errors = [e for e in events if e.event == "error"]
+    assert errors and errors[0].data["error"]["code"] == "step_limit_exceeded"
+    assert events[-1].event == "done" and events[-1].data["message"]["status"] == "error"
+    assert len(llm.calls) == 3
+    assert sum(e.event == "tool_result" for e in events) <= 3
