@@ -28,10 +28,9 @@ from chatkiosk.auth.accounts import Principal
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
-from chatkiosk.errors import ChatkioskError, NotAuthenticated, NotFound, PermissionDenied, RateLimited, UserError, ValidationFailed
+from chatkiosk.errors import ChatkioskError, NotAuthenticated, PermissionDenied, RateLimited, UserError, ValidationFailed
 from chatkiosk.events import Event, event_data
 from chatkiosk.runtime import Runtime
-from chatkiosk.store import conversations
 
 router = APIRouter(tags=["websocket"])
 
@@ -203,10 +202,6 @@ class _Socket:
             await self.send(event_frame(conversation_id, seq, event))
 
     async def _cancel(self, frame: CancelFrame) -> None:
-        async with self.runtime.db.read() as session:
-            conv = await conversations.get(session, frame.conversation_id, self.principal.id)
-        if conv is None:
-            raise NotFound("no such conversation")
         assert self.runtime.chat is not None
         cancelled = await self.runtime.chat.cancel(frame.conversation_id, self.principal.id)
         await self.send({"type": "cancelled", "conversation_id": frame.conversation_id, "cancelled": cancelled})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatkiosk.chat.turn import ChatService
-from chatkiosk.errors import ChatkioskError, UpstreamError, ValidationFailed
+from chatkiosk.errors import UpstreamError, ValidationFailed
 from chatkiosk.llm.base import (
     GenerationOptions,
     Message,
@@ -141,8 +141,7 @@ class PassthroughCall:
         metrics.tokens.labels("out", name).inc(self.usage.completion_tokens)
         metrics.turns.labels(AGENT_LABEL, "llm", status).inc()
         metrics.active_streams.dec()
-        await self.chat.limits.release_stream(self.user_id)
-        await self.chat.limits.settle_tokens(self.user_id, self.reserved, self.usage.total_tokens)
+        await self.chat.limits.release(self.user_id, self.reserved, self.usage.total_tokens)
 
 
 async def start_passthrough(
@@ -164,13 +163,7 @@ async def start_passthrough(
     max_tokens = options.max_tokens or settings.default_max_tokens
     if max_tokens > settings.max_tokens_limit:
         raise ValidationFailed(f"max_tokens is at most {settings.max_tokens_limit}", param="max_tokens")
-    await chat.limits.check_message(user_id)
-    await chat.limits.acquire_stream(user_id)
-    try:
-        await chat.limits.reserve_tokens(user_id, max_tokens)
-    except ChatkioskError:
-        await chat.limits.release_stream(user_id)
-        raise
+    await chat.limits.admit(user_id, max_tokens)
     chat.metrics.active_streams.inc()
     provider = target.provider
     if tool_choice == "none":

@@ -153,17 +153,10 @@ class ChatService:
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options)
-        await self.limits.check_message(request.user_id)
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         try:
-            await self.limits.acquire_stream(request.user_id)
-        except ChatkioskError:
-            self._ended(generation)
-            raise
-        try:
-            await self.limits.reserve_tokens(request.user_id, max_tokens)
-        except ChatkioskError:
-            await self.limits.release_stream(request.user_id)
+            await self.limits.admit(request.user_id, max_tokens)
+        except BaseException:
             self._ended(generation)
             raise
         try:
@@ -179,8 +172,7 @@ class ChatService:
                 user_msg = _unstored(request.user_id, "user", content, "complete")
                 assistant = _unstored(request.user_id, "assistant", "", "streaming")
         except BaseException:
-            await self.limits.release_stream(request.user_id)
-            await self.limits.settle_tokens(request.user_id, max_tokens, 0)
+            await self.limits.release(request.user_id, max_tokens, 0)
             self._ended(generation)
             raise
         generation.message_id = assistant.id
@@ -227,7 +219,7 @@ class ChatService:
                 status, error = ("incomplete" if progress.text else "error"), exc
             except ChatkioskError as exc:
                 status, error = "error", exc
-            except Exception as exc:  # a bug must still close the message; the log has the trace
+            except Exception:  # a bug must still close the message; the log has the trace
                 log.exception("chat turn failed")
                 status, error = "error", ChatkioskError("the answer could not be generated")
             await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started)
@@ -332,7 +324,7 @@ class ChatService:
         self.metrics.tokens.labels("out", provider_name).inc(progress.usage.completion_tokens)
         self.metrics.turns.labels(agent.name, progress.path, status).inc()
         self.metrics.active_streams.dec()
-        await asyncio.shield(self._release(request.user_id, reserved, progress.usage.total_tokens))
+        await asyncio.shield(self.limits.release(request.user_id, reserved, progress.usage.total_tokens))
 
     async def _store_final(self, message_id: str, status: str, progress: _Progress, usage: dict, error: dict | None) -> None:
         async with self.db.write() as session:
@@ -341,15 +333,14 @@ class ChatService:
                 tool_calls=progress.tool_calls or None, error=error,
             )
 
-    async def _release(self, user_id: str, reserved: int, used: int) -> None:
-        await self.limits.release_stream(user_id)
-        await self.limits.settle_tokens(user_id, reserved, used)
-
     async def cancel(self, conversation_id: str, user_id: str) -> bool:
-        """Stop the answer in flight; the caller has checked that the conversation is the user's.
+        """Stop the answer in flight in the user's conversation (NotFound when it is not theirs).
 
         Here when this worker runs it; otherwise relayed to the other workers (True: asked).
         """
+        async with self.db.read() as session:
+            if await conversations.get(session, conversation_id, user_id) is None:
+                raise NotFound("no such conversation")
         if self.generations.cancel(conversation_id, user_id):
             return True
         if self.relay is not None:

@@ -33,6 +33,24 @@ class ChatLimits:
         self.policy = policy
         self.metrics = metrics
 
+    async def admit(self, user_id: str, max_tokens: int) -> None:
+        """Let one generation in: count the message, take a stream slot, reserve `max_tokens`.
+
+        All or nothing: a refusal (429) gives back what the earlier steps took.
+        """
+        await self.check_message(user_id)
+        await self.acquire_stream(user_id)
+        try:
+            await self.reserve_tokens(user_id, max_tokens)
+        except BaseException:
+            await self.release_stream(user_id)
+            raise
+
+    async def release(self, user_id: str, reserved: int, used: int) -> None:
+        """The generation ended: free its stream slot and settle the quota with real usage."""
+        await self.release_stream(user_id)
+        await self.settle_tokens(user_id, reserved, used)
+
     async def check_message(self, user_id: str) -> None:
         """Count one message of the user, or raise RateLimited."""
         wait = await self.counters.hit(f"msg:{user_id}", self.policy.messages_per_window, self.policy.message_window)

@@ -19,7 +19,6 @@ import sys
 import time
 
 import httpx
-import pytest
 
 from ..fake_upstream import FakeUpstream, Reply
 from ..sse import iterate
