@@ -120,6 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = Settings(**overrides)
+    check_workers(settings, args.workers)
     configure(settings.log_level, settings.log_json)
     if args.migrate:
         asyncio.run(upgrade_database(settings))
@@ -130,8 +131,50 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"  demo login: {settings.demo_username} / {settings.demo_password.get_secret_value()}", flush=True)
     print(flush=True)
+    if args.workers > 1:
+        # Each worker process builds its own app from the environment: hand the overrides down.
+        for name, value in overrides.items():
+            os.environ[f"CHATKIOSK_{name.upper()}"] = str(value)
+        uvicorn.run(
+            "chatkiosk.app:create_app", factory=True, workers=args.workers, host=settings.host, port=settings.port,
+            log_config=None, ws_max_size=settings.max_body_bytes,
+        )
+        return 0
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=settings.max_body_bytes)
     return 0
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse several workers where per-process state would silently split (one sentence)."""
+    if workers < 1:
+        raise ChatkioskError("--workers must be at least 1")
+    if workers > 1 and not settings.redis_url:
+        raise ChatkioskError(
+            f"--workers {workers} needs REDIS_URL: without Redis each worker would keep its own rate limits, "
+            "quotas, revocations and live answers"
+        )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from chatkiosk.bench import BenchPlan, check_target, run_bench
+    from chatkiosk.bench.report import render
+
+    plan = BenchPlan(
+        url=args.url.rstrip("/"), users=args.users, agent=args.agent, transport=args.transport,
+        duration=None if args.turns and args.duration is None else (args.duration or 30.0), turns=args.turns,
+        ramp_up=args.ramp_up, think=args.think, message=args.message, timeout=args.timeout,
+    )
+    plan.validate()
+    check_target(plan.url, allow_remote=args.allow_remote)
+    summary = run_bench(plan, progress=None if args.quiet else sys.stderr)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"chatkiosk bench: {plan.users} users, {plan.transport}, agent {plan.agent}, {plan.url}")
+        print(render(summary))
+    return 0 if summary["turns_ok"] else 1
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -149,7 +192,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--demo", action="store_true", help="create the demo user and print its login")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs REDIS_URL)")
     serve.set_defaults(func=cmd_serve)
+
+    bench = sub.add_parser("bench", help="load-test a running server (loopback only unless --allow-remote)")
+    bench.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
+    bench.add_argument("--users", type=int, default=10, help="virtual users (default 10)")
+    bench.add_argument("--agent", default="assistant", help="the agent each user talks to (default assistant)")
+    bench.add_argument("--transport", choices=["sse", "ws", "v1"], default="sse", help="how turns are streamed (default sse)")
+    bench.add_argument("--duration", type=float, help="seconds of load (default 30, unless --turns is given)")
+    bench.add_argument("--turns", type=int, help="stop after this many turns in all")
+    bench.add_argument("--ramp-up", type=float, default=5.0, help="seconds over which the users start (default 5)")
+    bench.add_argument("--think", type=float, default=0.0, help="seconds a user waits between turns (default 0)")
+    bench.add_argument("--message", default="Hello! Tell me something short.", help="what each turn says")
+    bench.add_argument("--timeout", type=float, default=120.0, help="one turn's limit in seconds (default 120)")
+    bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    bench.add_argument("--quiet", action="store_true", help="no live progress line")
+    bench.add_argument("--allow-remote", action="store_true", help="allow a target that is not on loopback")
+    bench.set_defaults(func=cmd_bench)
 
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
