@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # llama-cpp-python compiles once (~7 min on 2 cores); pip caches the wheel for every later install.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: run test install install-test browser clean
+.PHONY: run test install install-test browser nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ browser:
 	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
 	  else echo "chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
 
-test: install-test browser
+# nginx for the test that runs deploy/nginx.conf in front of a server (RUNLEVEL=1: do not start it).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else echo "nginx is missing: the nginx deployment test will skip (apt-get install nginx-light)"; fi; }
+
+test: install-test browser nginx
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -1,0 +1,195 @@
+"""The multi-worker drill: real `chatkiosk serve` processes on PostgreSQL + Redis.
+
+Two servers on two ports (the second one itself runs two worker processes) share one
+database and one Redis, as hosts behind a load balancer would. What one of them does must
+hold on the other: a logout, the message rate and token quota (SECURITY 29), a live answer
+re-joined and cancelled through the other, and a `single_login` kick of a socket on the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets.sync.client as ws_client
+
+from ..conftest import PASSWORD, require_service
+from ..fake_upstream import FakeUpstream, Reply
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Host:
+    base: str
+    proc: subprocess.Popen
+    http: httpx.Client
+
+    def signup(self, name: str | None = None) -> dict:
+        name = name or f"d{uuid.uuid4().hex[:8]}"
+        r = self.http.post("/api/auth/register", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        return self.login(name)
+
+    def login(self, name: str) -> dict:
+        r = self.http.post("/api/auth/login", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        tokens = r.json()
+        return {"username": name, "token": tokens["access_token"], "headers": {"Authorization": f"Bearer {tokens['access_token']}"}}
+
+    def conversation(self, user: dict) -> str:
+        r = self.http.post("/api/conversations", headers=user["headers"], json={"agent": "assistant"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def turn(self, user: dict, conv: str, **options: object) -> httpx.Response:
+        body = {"content": "hello", "stream": False, **({"options": options} if options else {})}
+        return self.http.post(f"/api/conversations/{conv}/messages", headers=user["headers"], json=body)
+
+
+def _pg_database() -> str:
+    import asyncpg
+
+    name = f"chatkiosk_drill_{uuid.uuid4().hex[:8]}"
+
+    async def make() -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", user="root", database="test")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+    asyncio.run(make())
+    return name
+
+
+def _drop(name: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", user="root", database="test")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream(default=Reply(text="one two three four", chunks=4), keep_requests=False) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def hosts(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Host, Host]]:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("Redis", "127.0.0.1", 6379)
+    name = _pg_database()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql+asyncpg://root@127.0.0.1:5432/{name}",
+        "REDIS_URL": "redis://127.0.0.1:6379/15", "CHATKIOSK_REDIS_PREFIX": f"drill:{uuid.uuid4().hex[:8]}",
+        "CHATKIOSK_DATA_DIR": str(tmp_path_factory.mktemp("drill")), "CHATKIOSK_ENVIRONMENT": "development",
+        "CHATKIOSK_SECRET_KEY": "drill-secret-" + uuid.uuid4().hex,
+        "OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": "sk-drill", "CHATKIOSK_MODEL": "fake-model",
+        "CHATKIOSK_LOCAL_MODEL": "false", "CHATKIOSK_LOG_LEVEL": "WARNING", "CHATKIOSK_SINGLE_LOGIN": "true",
+        "CHATKIOSK_MESSAGES_PER_WINDOW": "3", "CHATKIOSK_MESSAGE_WINDOW": "60", "CHATKIOSK_DAILY_TOKEN_QUOTA": "40",
+    }
+    env.pop("CHATKIOSK_CONFIG", None)
+    cli = [sys.executable, "-m", "chatkiosk"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    started: list[Host] = []
+    try:
+        for workers in (1, 2):
+            port = _free_port()
+            proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            base = f"http://127.0.0.1:{port}"
+            started.append(Host(base, proc, httpx.Client(base_url=base, timeout=20)))
+        for host in started:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if host.http.get("/ready").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert host.proc.poll() is None, host.proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        time.sleep(1.0)  # the second host's two workers both up
+        yield started[0], started[1]
+    finally:
+        for host in started:
+            host.proc.terminate()
+        for host in started:
+            try:
+                host.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                host.proc.kill()
+            host.http.close()
+        _drop(name)
+
+
+def test_logout_on_one_host_is_401_on_the_other(hosts: tuple[Host, Host]) -> None:
+    a, b = hosts
+    user = a.signup()
+    assert b.http.get("/api/auth/me", headers=user["headers"]).status_code == 200
+    assert a.http.post("/api/auth/logout", headers=user["headers"]).status_code == 204
+    # at once, and on every worker of the other host
+    for _ in range(6):
+        assert b.http.get("/api/auth/me", headers=user["headers"]).status_code == 401
+
+
+def test_the_message_rate_is_shared(hosts: tuple[Host, Host]) -> None:
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    statuses = [host.turn(user, conv, max_tokens=2).status_code for host in (a, b, a)]
+    assert statuses == [200, 200, 200]
+    refused = b.turn(user, conv, max_tokens=2)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"]["code"] == "message_rate"
+
+
+def test_the_token_quota_is_shared(hosts: tuple[Host, Host]) -> None:
+    """40 tokens a day; the fake answer costs 18 (11 in, 7 out): two turns fit, a third does not."""
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    assert a.turn(user, conv, max_tokens=2).status_code == 200
+    assert b.turn(user, conv, max_tokens=2).status_code == 200
+    refused = a.turn(user, conv, max_tokens=5)
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"]["code"] == "token_quota"
+
+
+def test_single_login_kicks_a_socket_on_the_other_host(hosts: tuple[Host, Host]) -> None:
+    a, b = hosts
+    user = a.signup()
+    with ws_client.connect(b.base.replace("http", "ws") + "/api/ws", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "auth", "token": user["token"]}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        a.login(user["username"])  # a second login, on the other host
+        frames = []
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            while True:
+                frames.append(json.loads(ws.recv(timeout=10)))
+    assert closed.value.rcvd.code == 4001
+    assert frames[-1] == {"type": "revoked", "reason": "replaced"}
+
+
+import websockets.exceptions  # noqa: E402  (used above; kept beside the sync client import)
