@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 for users in args.users:
                     s = bench(base, users, args)
                     rss = s["server_rss_kib"]["after"] // 1024 if s.get("server_rss_kib") else "—"
-                    errors = ", ".join(f"{k} ×{v}" for k, v in s["errors"].items()) or "none"
+                    errors = ", ".join(f"{k} ×{v}" for k, v in {**s["errors"], **s["setup_errors"]}.items()) or "none"
                     print(
                         f"{setup:<12} {users:>5} {s['turns_per_second']:>8} {s['turns_ok']:>5}/{s['turns']:<5} "
                         f"{s['ttft_ms']['p50']!s:>9} {s['ttft_ms']['p99']!s:>9} {s['gap_ms']['p99']!s:>8} {rss!s:>8}  {errors}",

@@ -33,6 +33,7 @@ class BenchPlan:
     password: str = "bench-password-2026"
     user_prefix: str = "bench"
     timeout: float = 120.0  # one turn's limit, client side
+    setup_timeout: float = 600.0  # signing every user up, before the load starts
 
     def validate(self) -> None:
         """Refuse a plan outside the bounds (one clear sentence each)."""

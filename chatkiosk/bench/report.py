@@ -70,7 +70,8 @@ def render(summary: dict[str, Any]) -> str:
         return "—" if value is None else f"{value}"
 
     rows = [
-        ("virtual users", show(summary["users"])),
+        ("virtual users (ready)", show(summary["users"])),
+        ("signing up took", f"{summary.get('setup_seconds', '—')} s"),
         ("duration", f"{summary['seconds']} s"),
         ("turns (ok / all)", f"{summary['turns_ok']} / {summary['turns']}"),
         ("turns/s", show(summary["turns_per_second"])),

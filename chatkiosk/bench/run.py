@@ -13,6 +13,7 @@ import httpx
 from chatkiosk.bench.plan import BenchPlan
 from chatkiosk.bench.report import Tally, rss_kib, server_pids
 from chatkiosk.bench.users import VirtualUser
+from chatkiosk.errors import UserError
 
 
 class _Run:
@@ -22,6 +23,8 @@ class _Run:
         self.tally = Tally()
         self.issued = 0
         self.started_users = 0
+        self.ready_users = 0
+        self.phase = "signing up"
         self.t0 = 0.0
         self.last_done = 0.0
         self.stopping = asyncio.Event()
@@ -36,16 +39,22 @@ class _Run:
         self.issued += 1
         return True
 
-    async def _user(self, index: int, http: httpx.AsyncClient, run_id: str) -> None:
+    async def _prepare(self, index: int, http: httpx.AsyncClient, run_id: str, gate: asyncio.Semaphore) -> VirtualUser | None:
+        """Sign one user up and open its conversation (a few at a time: sign-up is argon2 work)."""
+        user = VirtualUser(self.plan, index, http, run_id)
+        async with gate:
+            try:
+                await user.prepare()
+            except Exception as exc:  # a user that cannot start is a figure, not a crash
+                self.tally.setup_errors[str(exc)[:80] or type(exc).__name__] += 1
+                return None
+        self.ready_users += 1
+        return user
+
+    async def _user(self, index: int, user: VirtualUser) -> None:
         plan = self.plan
         await asyncio.sleep(plan.ramp_up * index / plan.users)
         if self.stopping.is_set():
-            return
-        user = VirtualUser(plan, index, http, run_id)
-        try:
-            await user.prepare()
-        except Exception as exc:  # a user that cannot start is a figure, not a crash
-            self.tally.setup_errors[str(exc)[:80] or type(exc).__name__] += 1
             return
         self.started_users += 1
         try:
@@ -66,6 +75,11 @@ class _Run:
                 continue
             elapsed = time.perf_counter() - self.t0
             t = self.tally
+            if self.phase != "load":
+                line = f"signing up: {self.ready_users}/{self.plan.users} users ready"
+                self.progress.write(("\r" + line) if tty else (line + "\n"))
+                self.progress.flush()
+                continue
             line = (
                 f"{elapsed:6.1f} s  users {self.started_users}/{self.plan.users}  turns {len(t.samples)}"
                 f"  ok {t.ok}  errors {sum(t.errors.values())}  {t.ok / elapsed if elapsed else 0:.1f} turns/s"
@@ -83,7 +97,17 @@ class _Run:
         async with httpx.AsyncClient(base_url=plan.url, limits=limits, timeout=timeout) as http:
             self.t0 = time.perf_counter()
             shower = asyncio.create_task(self._show())
-            users = [asyncio.create_task(self._user(i, http, run_id)) for i in range(plan.users)]
+            gate = asyncio.Semaphore(8)
+            try:
+                async with asyncio.timeout(plan.setup_timeout):
+                    prepared = await asyncio.gather(*(self._prepare(i, http, run_id, gate) for i in range(plan.users)))
+            except TimeoutError:
+                shower.cancel()
+                raise UserError(f"signing up {plan.users} users took more than {plan.setup_timeout:.0f} s") from None
+            ready = [u for u in prepared if u is not None]
+            setup_seconds = time.perf_counter() - self.t0
+            self.phase, self.t0 = "load", time.perf_counter()
+            users = [asyncio.create_task(self._user(i, u)) for i, u in enumerate(ready)]
             try:
                 async with asyncio.timeout(plan.deadline_seconds):
                     await asyncio.gather(*users)
@@ -99,7 +123,9 @@ class _Run:
         end = self.last_done or time.perf_counter()
         after = rss_kib(pids)
         rss = {"before": before, "after": after, "processes": len(pids)} if before is not None and after is not None else None
-        return self.tally.summary(end - self.t0, plan.users, rss)
+        summary = self.tally.summary(end - self.t0, len(ready), rss)
+        summary["setup_seconds"] = round(setup_seconds, 2)
+        return summary
 
 
 def run_bench(plan: BenchPlan, progress: TextIO | None = sys.stderr) -> dict[str, Any]:
