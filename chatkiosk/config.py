@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # --- request limits
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
+    # Host names this server answers to (`*.example.com` for subdomains); others get 400.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
     # --- WebSocket (`/api/ws`)
     ws_auth_timeout: float = Field(10.0, gt=0, description="seconds to send the auth frame")
     ws_idle_timeout: float = Field(60.0, gt=0, description="seconds without a client frame before the socket is closed")
