@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
     local_model: bool = True
+    # Seconds the whole wait before the first token may take, every retry and fallback included
+    # (default: the default provider's first_token_timeout).
+    first_token_wait: float | None = Field(None, gt=0)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)
