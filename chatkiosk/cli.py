@@ -109,8 +109,7 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from chatkiosk import serving
     from chatkiosk.app import create_app
     from chatkiosk.logs import configure
 
@@ -120,8 +119,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = Settings(**overrides)
-    check_workers(settings, args.workers)
     configure(settings.log_level, settings.log_json)
+    if args.worker_fd is not None:  # one worker of `serve --workers N`, started by the parent
+        serving.run(create_app(settings), settings, fd=args.worker_fd)
+        return 0
+    check_workers(settings, args.workers)
     if args.migrate:
         asyncio.run(upgrade_database(settings))
     if args.demo:
@@ -132,15 +134,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  demo login: {settings.demo_username} / {settings.demo_password.get_secret_value()}", flush=True)
     print(flush=True)
     if args.workers > 1:
-        # Each worker process builds its own app from the environment: hand the overrides down.
-        for name, value in overrides.items():
-            os.environ[f"CHATKIOSK_{name.upper()}"] = str(value)
-        uvicorn.run(
-            "chatkiosk.app:create_app", factory=True, workers=args.workers, host=settings.host, port=settings.port,
-            log_config=None, ws_max_size=settings.max_body_bytes,
-        )
-        return 0
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=settings.max_body_bytes)
+        serving.run_workers(settings, args.workers)
+    else:
+        serving.run(create_app(settings), settings)
     return 0
 
 
@@ -193,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--demo", action="store_true", help="create the demo user and print its login")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (more than one needs REDIS_URL)")
+    serve.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)
     serve.set_defaults(func=cmd_serve)
 
     bench = sub.add_parser("bench", help="load-test a running server (loopback only unless --allow-remote)")
