@@ -81,7 +81,7 @@ def test_the_install_script_installs_a_working_server(tmp_path: Path) -> None:
     env.pop("DATABASE_URL", None)
     up = subprocess.run([str(prefix / "bin/chatkiosk"), "db", "upgrade"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert up.returncode == 0, up.stderr
-    add = subprocess.run([str(prefix / "bin/chatkiosk"), "user", "add", "operator", "--password-stdin"], input="a-long-passphrase\n",
+    add = subprocess.run([str(prefix / "bin/chatkiosk"), "user", "add", "alice", "--password-stdin"], input="a-long-passphrase\n",
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert add.returncode == 0, add.stderr
     # the installed copy, not this checkout, answered
