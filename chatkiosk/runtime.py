@@ -17,6 +17,7 @@ from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
+from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
@@ -50,6 +51,7 @@ class Runtime:
     chat: ChatService | None = None
     confirmations: ConfirmationGate | None = None
     kiosk: KioskService | None = None
+    shop: ShopService | None = None
     # The knowledge base tools search (None until one is configured).
     knowledge: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +94,7 @@ class Runtime:
             default_route = build_route(route, runtime.providers, configs) if route else None
         menu = load_menu(settings.kiosk_menu)
         runtime.kiosk = KioskService(db, menu)
+        runtime.shop = ShopService(db)
         runtime.agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
