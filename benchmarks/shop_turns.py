@@ -92,7 +92,7 @@ async def server_outcomes(turns: list[dict[str, Any]]) -> list[tuple[str, str | 
                     body = r.json()
                     used_llm = len(llm.calls) > calls_before
                     if not used_llm:
-                        llm.script.clear()
+                        llm.turns.clear()
                     records = (body.get("message") or {}).get("tool_calls") or []
                     if used_llm or not records:
                         outcomes.append(("chat", None, {}, used_llm))

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
     local_model: bool = True
+    # The shop agent's LLM turns per intent (order / policy / claim / chat / default) → a provider
+    # route, first provider then fallbacks; see chatkiosk/agents/shop/routing.py.
+    shop_routes: dict[str, list[str]] = Field(default_factory=dict)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)

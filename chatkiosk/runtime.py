@@ -17,6 +17,7 @@ from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
+from chatkiosk.agents.shop.routing import intent_routes
 from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
@@ -100,6 +101,8 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
+        if settings.shop_routes and "shop" in runtime.agents:
+            runtime.agents.get("shop").intent_providers = intent_routes(settings.shop_routes, runtime.providers, configs)
         runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,

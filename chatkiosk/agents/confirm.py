@@ -129,6 +129,11 @@ class ConfirmationStore(Protocol):
         ...
 
 
+    async def latest_pending(self, user_id: str, conversation_id: str) -> Confirmation | None:
+        """The newest unused, unexpired confirmation of the user in that conversation (for a "yes" by chat)."""
+        ...
+
+
 class MemoryConfirmationStore:
     """`ConfirmationStore` in a dict; for tests and single-process servers."""
 
@@ -156,6 +161,13 @@ class MemoryConfirmationStore:
                 return None
             self._items[confirmation_id] = replace(found, used=True)
             return found
+
+    async def latest_pending(self, user_id: str, conversation_id: str) -> Confirmation | None:
+        now = time.time()
+        with self._lock:
+            mine = [c for c in self._items.values() if c.user_id == str(user_id) and c.conversation_id == str(conversation_id)
+                    and not c.used and c.expires_at > now]
+        return max(mine, key=lambda c: c.created_at, default=None)
 
 
 async def request_confirmation(

@@ -55,7 +55,7 @@ def default_agents(
     registry.register(build_assistant(provider=provider, context=context, step_limit=step_limit))
     if kiosk_menu is not None:
         registry.register(build_kiosk(kiosk_menu, provider=provider, context=context, step_limit=step_limit))
-    # The shop agent registers here once its package exists:
-    #   from chatkiosk.agents.shop import build_shop
-    #   registry.register(build_shop(provider=provider, context=context, step_limit=step_limit))
+    from chatkiosk.agents.shop.agent import build_shop
+
+    registry.register(build_shop(provider=provider, context=context, step_limit=step_limit))
     return registry

@@ -81,6 +81,17 @@ class DatabaseConfirmationStore:
             )).scalar_one_or_none()
         return _confirmation(row) if row is not None else None
 
+    async def latest_pending(self, user_id: str, conversation_id: str) -> Confirmation | None:
+        """The newest unused, unexpired confirmation of the user in that conversation."""
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(ConfirmationRow)
+                .where(ConfirmationRow.user_id == str(user_id), ConfirmationRow.conversation_id == str(conversation_id),
+                       ConfirmationRow.used_at.is_(None), ConfirmationRow.expires_at > time.time())
+                .order_by(ConfirmationRow.created_at.desc()).limit(1)
+            )).scalar_one_or_none()
+        return _confirmation(row) if row is not None else None
+
     async def consume(self, confirmation_id: str, user_id: str) -> Confirmation | None:
         """Mark the user's unused confirmation used and return it; None for every other caller."""
         async with self.db.write() as session:

@@ -65,9 +65,9 @@ DAMAGED = _words(r"파손", r"깨[져졌지]", r"부서[져졌]", r"망가[져�
                  r"\bdamaged?\b", r"\bbroken\b", r"\bcracked\b", r"\bsmashed\b", r"\bdented\b",
                  r"破损", r"坏了", r"碎了", r"损坏", r"摔坏")
 NOT_ARRIVED = _words(r"안\s*왔", r"안\s*와", r"도착하지\s*않", r"못\s*받", r"분실", r"안\s*오",
-                     r"never (?:arrived|came|got here)", r"(?:has ?n'?t|have ?n'?t|did ?n'?t|not) (?:arrived|come|received|been delivered)",
+                     r"never (?:arrived|came|got here|received|got it)", r"(?:has ?n'?t|have ?n'?t|did ?n'?t|not) (?:arrived|come|received|been delivered)",
                      r"\blost\b", r"没收到", r"没到", r"未收到", r"丢失", r"丢了", r"还没到")
-COMPLAINT = _words(r"불만", r"신고", r"항의", r"클레임", r"문제가\s*있", r"\bcomplain", r"\bfile (?:a )?(?:ticket|claim)", r"投诉", r"申诉")
+COMPLAINT = _words(r"불만", r"신고", r"항의", r"클레임", r"문제가\s*있", r"\bcomplain", r"\b(?:file|open|raise) (?:a )?(?:ticket|claim)", r"投诉", r"申诉")
 REFUND = _words(r"환불", r"반품", r"\brefund", r"\breturns?\b", r"money back", r"退款", r"退货", r"退钱")
 EXCHANGE = _words(r"교환", r"\bexchange", r"\bswap\b", r"换货", r"调换", r"更换", r"退换")
 DELIVERY_POLICY = _words(r"배송(?:비|기간|정책|일|은|이|\s*얼마|\s*며칠)", r"\bdeliver(?:y|ies)\b", r"\bshipping\b", r"\bship\b",
@@ -77,12 +77,12 @@ POLICY = _words(r"정책", r"규정", r"어떻게", r"얼마나", r"언제", r"�
                 r"政策", r"规定", r"怎么", r"如何", r"多久", r"几天", r"可以", r"能不能", r"吗")
 STATUS_QUERY = _words(r"어디", r"배송", r"언제", r"상태", r"도착", r"조회", r"확인", r"알려", r"추적",
                       r"\bwhere\b", r"\bstatus\b", r"\btrack", r"\bwhen\b", r"\barriv", r"\beta\b", r"\bshipping\b", r"\bcheck\b",
-                      r"\bdetails?\b", r"\bshow\b", r"到哪", r"在哪", r"状态", r"物流", r"什么时候", r"查", r"快递", r"进度", r"到了吗")
+                      r"\bdetails?\b", r"\bshow\b", r"\bupdates?\b", r"\b(?:shipped|delivered|dispatched)\b", r"发货了", r"到了没", r"到哪", r"在哪", r"状态", r"物流", r"什么时候", r"查", r"快递", r"进度", r"到了吗")
 ORDER_WORD = _words(r"주문", r"\border", r"订单", r"单号")
-LIST_ORDERS = _words(r"주문\s*(?:목록|내역|리스트|현황)", r"주문한\s*(?:거|것|상품)", r"(?:내|제|저의|나의)\s*주문",
+LIST_ORDERS = _words(r"주문\s*(?:목록|내역|리스트|현황)", r"주문들", r"최근\s*주문", r"주문한\s*(?:거|것|상품)", r"(?:내|제|저의|나의)\s*주문",
                      r"\bmy orders\b", r"\b(?:list|show|see|view|check)\b[^.?!]*\borders\b", r"\ball (?:of )?my orders\b",
                      r"\bwhat (?:have|did) i (?:ordered|order|bought|buy)\b", r"\border history\b", r"\bwhich of my orders\b",
-                     r"我的订单", r"订单列表", r"所有的?订单", r"订单有哪些", r"哪些订单", r"的订单有")
+                     r"我的订单", r"我(?:最近|全部|所有)的?订单", r"最近的?订单", r"订单列表", r"所有的?订单", r"订单有哪些", r"哪些订单", r"的订单有")
 LIST_TICKETS = _words(r"문의\s*(?:내역|목록|현황)", r"(?:내|제)\s*문의", r"티켓", r"접수\s*내역",
                       r"\b(?:my|support) tickets?\b", r"\bmy complaints\b", r"工单", r"我的投诉")
 ORDER_STATUS_WORDS: list[tuple[str, re.Pattern[str]]] = [
@@ -199,3 +199,15 @@ def _without_number(text: str, lang: str) -> Intent | None:
     if topic is not None and POLICY.search(text):
         return Intent("search_policies", "search_policies", {"topic": topic}, lang)
     return None
+
+
+def llm_intent(text: str) -> str:
+    """The coarse intent of a turn the rules did not answer, for routing it to a provider:
+    `claim` (a complaint), `order` (about an order), `policy` (a policy question) or `chat`."""
+    if _issue_type(text) or COMPLAINT.search(text):
+        return "claim"
+    if order_refs(text) or ticket_refs(text) or ORDER_WORD.search(text) or CANCEL.search(text):
+        return "order"
+    if policy_topic(text):
+        return "policy"
+    return "chat"
