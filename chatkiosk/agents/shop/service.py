@@ -107,7 +107,7 @@ class ShopService:
         async with self.db.read() as session:
             row = await shop.find_order(session, ref, user_id)
         if row is None:
-            raise NotFound(f"no order {ref} was found for you", code="order_not_found")
+            raise NotFound(f"order {ref} not found", code="order_not_found")
         return row
 
     async def cancel(self, user_id: str, order_id: str, reason: str = "", *, expected_status: str | None = None) -> ShopOrder:
