@@ -134,6 +134,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shop_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatkiosk.agents.shop.importer import ImportRefused, import_orders
+
+    settings = _settings()
+
+    async def work(runtime: Any) -> Any:
+        return await import_orders(runtime.db, Path(args.file), dry_run=args.dry_run, progress=lambda line: print(line, flush=True))
+
+    try:
+        report = asyncio.run(_with_runtime(settings, work))
+    except ImportRefused as exc:
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return _fail(exc.message)
+    verb = "would import" if report.dry_run else "imported"
+    print(f"{verb} {report.orders} order(s), {report.items} line(s), for {report.customers} customer(s)"
+          + (" (dry run: nothing was written)" if report.dry_run else ""))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from chatkiosk.terminal import run
 
@@ -170,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    shop = sub.add_parser("shop", help="the online shop's data")
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True)
+    imp = shop_sub.add_parser("import", help="import orders from the shop's system (.csv or .jsonl); all or nothing")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    imp.set_defaults(func=cmd_shop_import)
 
     chat = sub.add_parser("chat", help="chat with a server in the terminal (answers stream in)")
     chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
