@@ -62,12 +62,16 @@ async def ensure_demo_user(settings: Settings) -> bool:
     """Create the demo account unless it exists; True when it was created."""
     from chatkiosk.store import users
 
+    from chatkiosk.agents.shop.demo import seed_demo_orders
+
     async def work(runtime: Any) -> bool:
         async with runtime.db.read() as session:
-            if await users.by_username(session, settings.demo_username) is not None:
-                return False
-        await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
-        return True
+            user = await users.by_username(session, settings.demo_username)
+        created = user is None
+        if user is None:
+            user = await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
+        await seed_demo_orders(runtime.shop, user.id)  # a few shop orders in different states
+        return created
 
     return await _with_runtime(settings, work)
 
