@@ -100,6 +100,7 @@ class Runtime:
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
+            shop=True,
         )
         if settings.shop_routes and "shop" in runtime.agents:
             runtime.agents.get("shop").intent_providers = intent_routes(settings.shop_routes, runtime.providers, configs)

@@ -174,12 +174,12 @@ async def search_policies(
     knowledge = getattr(ctx.services, "knowledge", None)
     if knowledge is None:
         return {"results": [], "message": "no policy documents are available on this server"}
-    search = f"{topic} policy: {query}" if topic else query
-    found = knowledge.search(ctx.user_id, search, top_k=top_k)
+    # The customer's own words: the policies exist in ko/en/zh, and the question's language finds its own.
+    found = knowledge.search(ctx.user_id, query, top_k=top_k)
     if inspect.isawaitable(found):
         found = await found
     results = [_hit(h) for h in (found or [])]
-    return {"results": results, "citations": [f"{r['document']} §{r['chunk']}" for r in results]}
+    return {"topic": topic, "results": results, "citations": [f"{r['document']} §{r['chunk']}" for r in results]}
 
 
 def shop_tools() -> ToolRegistry:
