@@ -103,7 +103,8 @@ class Runtime:
             shop=True,
         )
         if settings.shop_routes and "shop" in runtime.agents:
-            runtime.agents.get("shop").intent_providers = intent_routes(settings.shop_routes, runtime.providers, configs)
+            runtime.agents.get("shop").intent_providers = intent_routes(
+                settings.shop_routes, runtime.providers, configs, first_token_wait=settings.first_token_wait)
         runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,

@@ -21,6 +21,7 @@ INTENTS = ("order", "policy", "claim", "chat", "default")
 
 def intent_routes(
     routes: Mapping[str, Sequence[str]], providers: Mapping[str, Provider], configs: Mapping[str, ProviderConfig],
+    *, first_token_wait: float | None = None,
 ) -> dict[str, Provider]:
     """A provider (with its fallbacks) per intent; unknown intents or providers are a settings error."""
     built: dict[str, Provider] = {}
@@ -31,7 +32,7 @@ def intent_routes(
         if not names or missing:
             raise ValueError(f"shop_routes[{intent!r}] names unknown providers {missing or list(names)!r}; check the settings")
         if all(n in configs for n in names):
-            built[intent] = build_route(list(names), providers, configs)
+            built[intent] = build_route(list(names), providers, configs, first_token_wait=first_token_wait)
         else:  # providers handed in by the caller (tests): no retries, fallbacks in order
             chain = [providers[n] for n in names]
             built[intent] = chain[0] if len(chain) == 1 else FallbackProvider(chain, max_retries=0)
