@@ -153,8 +153,7 @@ async def knowledge_search(
     query: Annotated[str, Field(min_length=1, max_length=500)],
     top_k: Annotated[int, Field(ge=1, le=20)] = 5,
 ) -> dict[str, Any]:
-    """Search the knowledge base (policies, manuals, your documents) for passages relevant to a question.
-    Answer from the passages and cite each one you use by its citation.
+    """Search the knowledge base for passages relevant to a question; cite the ones you use.
 
     Args:
         query: What to look for, in the user's words.
@@ -184,30 +183,25 @@ async def save_snippet(
     description: Annotated[str, Field(min_length=1, max_length=2000)],
     language: Annotated[str, Field(max_length=40)] = "",
 ) -> dict[str, Any]:
-    """Save a piece of code to the user's snippets so it can be found again by what it does.
+    """Save code to the user's snippets.
 
     Args:
-        code: The code, exactly.
-        description: What the code does, in a sentence (this is what later searches match).
-        language: The programming language, e.g. "python".
+        code: The code.
+        description: What it does.
+        language: e.g. "python".
     """
     saved = await _snippets(ctx).save(str(ctx.user_id), code=code, language=language, description=description)
     return {"saved": {"id": saved.id, "language": saved.language, "description": saved.description}}
 
 
 @tool
-async def search_snippets(
-    ctx: ToolContext,
-    query: Annotated[str, Field(min_length=1, max_length=500)],
-    top_k: Annotated[int, Field(ge=1, le=20)] = 5,
-) -> dict[str, Any]:
-    """Find the user's saved code snippets by what they do.
+async def search_snippets(ctx: ToolContext, query: Annotated[str, Field(min_length=1, max_length=500)]) -> dict[str, Any]:
+    """Find the user's saved code snippets (the best five).
 
     Args:
-        query: What the code should do, in the user's words.
-        top_k: How many snippets to return (1-20).
+        query: What the code does.
     """
-    found = await _snippets(ctx).search(str(ctx.user_id), query, top_k=top_k)
+    found = await _snippets(ctx).search(str(ctx.user_id), query, top_k=5)
     return {"results": [
         {"id": s.id, "language": s.language, "description": s.description, "code": s.code, "score": s.score} for s in found
     ]}
