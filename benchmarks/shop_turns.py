@@ -62,6 +62,7 @@ async def server_outcomes(turns: list[dict[str, Any]]) -> list[tuple[str, str | 
     from chatkiosk.agents.shop.models import OrderIn
     from chatkiosk.app import create_app
     from chatkiosk.config import Settings
+    from chatkiosk.knowledge.demo import seed_demo_documents
     from chatkiosk.llm.fake import ScriptedProvider
     from chatkiosk.store.db import Database
     from chatkiosk.store.migrate import upgrade
@@ -76,6 +77,7 @@ async def server_outcomes(turns: list[dict[str, Any]]) -> list[tuple[str, str | 
         outcomes = []
         async with app.router.lifespan_context(app):
             runtime = app.state.runtime
+            await seed_demo_documents(runtime.knowledge)  # the shop's policies, as `make run` seeds them
             user = await runtime.accounts.register("evaluser", "eval-password-2026", None)
             for number, status in zip(NUMBERS, ("paid", "preparing", "shipped", "delivered"), strict=True):
                 await runtime.shop.create_order(OrderIn(user_id=user.id, status=status, number=number,
