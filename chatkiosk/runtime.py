@@ -29,6 +29,7 @@ from chatkiosk.guard.limits import ChatLimits, LimitPolicy
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
+from chatkiosk.reach.setup import Reach, build_reach
 from chatkiosk.store import messages
 from chatkiosk.store.confirmations import DatabaseConfirmationStore
 from chatkiosk.store.db import Database
@@ -53,6 +54,7 @@ class Runtime:
     # The knowledge base tools search (None until one is configured).
     knowledge: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    reach: Reach | None = None  # web search, page reading and the code sandbox, when turned on
 
     @classmethod
     def build(cls, settings: Settings, providers: dict[str, Provider] | None = None) -> Runtime:
@@ -97,6 +99,8 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
+        runtime.reach = build_reach(settings)
+        runtime.reach.grant(runtime.agents)
         runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
@@ -138,6 +142,8 @@ class Runtime:
         if self.chat is not None:
             await self.chat.close()
         await close_providers(self.providers)
+        if self.reach is not None:
+            await self.reach.close()
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:
