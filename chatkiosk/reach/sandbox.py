@@ -143,12 +143,13 @@ class Sandbox:
         async def pump(stream: asyncio.StreamReader, into: bytearray) -> None:
             nonlocal limit
             while chunk := await stream.read(65536):
+                if len(into) >= lim.output_bytes:
+                    continue  # over the limit: the process is being killed; drain the pipe to its end
                 into += chunk
                 if len(into) > lim.output_bytes:
                     del into[lim.output_bytes:]
                     limit = limit or "output"
                     proc.kill()
-                    return
 
         try:
             async with asyncio.timeout(lim.wall_seconds):
@@ -157,10 +158,11 @@ class Sandbox:
         except TimeoutError:
             limit = "wall_time"
             proc.kill()
-            status = await proc.wait()
+            await proc.communicate()  # drain and close the pipes, then reap
+            status = proc.returncode if proc.returncode is not None else -9
         except BaseException:
             proc.kill()
-            await proc.wait()
+            await proc.communicate()
             raise
         if limit is None and status in _CPU_KILLED:
             limit = "cpu_time"  # SIGXCPU at RLIMIT_CPU (or SIGKILL at its hard limit), as bwrap reports it
