@@ -33,6 +33,7 @@ from chatkiosk.knowledge.snippets import SnippetBook
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
+from chatkiosk.reach.setup import Reach, build_reach
 from chatkiosk.store import messages
 from chatkiosk.store.confirmations import DatabaseConfirmationStore
 from chatkiosk.store.db import Database
@@ -59,6 +60,7 @@ class Runtime:
     knowledge: KnowledgeBase | None = None
     snippets: SnippetBook | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    reach: Reach | None = None  # web search, page reading and the code sandbox, when turned on
 
     @classmethod
     def build(cls, settings: Settings, providers: dict[str, Provider] | None = None) -> Runtime:
@@ -105,6 +107,8 @@ class Runtime:
             kiosk_menu=menu,
             shop=True,
         )
+        runtime.reach = build_reach(settings)
+        runtime.reach.grant(runtime.agents)
         runtime.knowledge = build_knowledge(settings, db)
         runtime.extras["knowledge_base"] = runtime.knowledge  # started and closed even if replaced
         runtime.snippets = SnippetBook(db, runtime.knowledge.embedder)
@@ -156,6 +160,8 @@ class Runtime:
         if "knowledge_base" in self.extras:
             await self.extras["knowledge_base"].close()
         await close_providers(self.providers)
+        if self.reach is not None:
+            await self.reach.close()
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:
