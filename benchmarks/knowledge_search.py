@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import statistics
@@ -75,6 +76,7 @@ async def _make_users(db: Database) -> list[str]:
 async def _ingest(kb, sentences: list[str], rng: random.Random, owner: str, documents: int) -> tuple[float, int, np.ndarray]:
     chunks = 0
     started = time.perf_counter()
+    load = os.getloadavg()[0]
     for d in range(documents):
         parts = [f"# Generated policy {d}"]
         for s in range(8):
@@ -83,6 +85,7 @@ async def _ingest(kb, sentences: list[str], rng: random.Random, owner: str, docu
         info = await kb.ingest("\n\n".join(parts).encode(), filename=f"gen{d}.md", owner_id=owner, visibility="private", refresh=False)
         chunks += info.chunks
     elapsed = time.perf_counter() - started
+    print(f"(load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while ingesting)")
     async with kb.db.read() as session:
         blobs = [row[0] for row in await session.execute(text("SELECT embedding FROM knowledge_chunks"))]
     vectors = np.vstack([np.frombuffer(b, dtype="<f4") for b in blobs])
@@ -166,8 +169,14 @@ async def run_backend(name: str, url: str, sizes: list[int], n_queries: int, ing
         await _time_search(kb, user, questions[:10])  # warm-up
         hybrid = await _time_search(kb, user, questions)
         print(_line("hybrid search (the server's path)", hybrid))
+        embedding = []
+        for q in questions:
+            started = time.perf_counter()
+            await kb.embedder.embed([q])
+            embedding.append((time.perf_counter() - started) * 1000)
         query_vectors = list(await kb.embedder.embed(questions))
         lexical, semantic = _time_parts(kb, user, questions, query_vectors)
+        print(_line("  embedding the question", embedding))
         print(_line("  BM25 part", lexical))
         print(_line("  vector part", semantic))
         if kb.snapshot.codes is not None:
@@ -190,7 +199,7 @@ def _pg_reachable() -> bool:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--ingest-documents", type=int, default=40)
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
