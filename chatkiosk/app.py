@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, openai_compat, ops, ws
+from chatkiosk.agents.kiosk.commands import COMMANDS
+from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, openai_compat, openapi_doc, ops, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
@@ -46,6 +47,10 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)
+    openapi_doc.install(app, runtime.agent_names, COMMANDS, bounds={
+        ("TurnOptions", "max_tokens", "maximum"): settings.max_tokens_limit,
+        ("MessageCreate", "content", "maxLength"): settings.max_message_chars,
+    })
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes)
     return app
