@@ -76,11 +76,15 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 def allowed_methods(request: Request) -> list[str]:
     """The methods some route or mount of the app answers on the request's path."""
     path = request.scope.get("path", "")
+    matching = [
+        route for route in flat_routes(request.app.router.routes)
+        if getattr(route, "path_regex", None) is not None and not isinstance(route.original_route, WebSocketRoute)
+        and route.path_regex.match(path)
+    ]
+    # A literal path (`/api/snippets/search`) is its own resource, though `/api/snippets/{id}` matches it too.
+    literal = [route for route in matching if getattr(route, "path_format", None) == path]
     methods: set[str] = set()
-    for route in flat_routes(request.app.router.routes):
-        regex = getattr(route, "path_regex", None)
-        if regex is None or isinstance(route.original_route, WebSocketRoute) or not regex.match(path):
-            continue
+    for route in literal or matching:
         methods |= set(route.methods or ()) or {"GET", "HEAD"}  # a mount (static files) serves GET
     order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
     return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))

@@ -37,10 +37,16 @@ SEED = 13
 
 # OpenAI's chat completions answer 400 to requests JSON Schema cannot tell apart (the last
 # message must be the user's; tools only for passthrough models; n=1): documented there.
+# A knowledge upload's type is read from the file itself (415 otherwise), which no schema states.
 CLI_CONFIG = """
 [[operations]]
 include-path = "/v1/chat/completions"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+[[operations]]
+include-path = "/api/knowledge/documents"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "413", "415", "429"]
 """
 
 
