@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     openapi_doc.install(app, runtime.agent_names, COMMANDS, bounds={
         ("TurnOptions", "max_tokens", "maximum"): settings.max_tokens_limit,
         ("MessageCreate", "content", "maxLength"): settings.max_message_chars,
-    })
+    }, model_choice=any(agent.allow_model_override for agent in runtime.agents))
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
         RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes,

@@ -193,7 +193,9 @@ class Settings(BaseSettings):
                 model=self.model or "claude-sonnet-4-5",
             ))
         if self.local_model and "local" not in names:
-            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct"))
+            # It runs on this host's CPU: a long prompt on a busy machine may take a while before
+            # the first token, and retrying it would only start over (first_token_wait bounds it all).
+            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct", first_token_timeout=90))
         return configs
 
     def provider_route(self) -> list[str]:

@@ -81,7 +81,7 @@ async def wait_or_cancel(generation: Generation, request: Request) -> None:
             await watcher
 
 
-@router.post("/{conversation_id}/messages", responses={200: SSE_DOC, **errors(400, 401, 403, 404, 409, 413, 422, 429, 502, 504)})
+@router.post("/{conversation_id}/messages", responses={200: SSE_DOC, **errors(400, 401, 404, 409, 413, 422, 429, 502, 504)})
 async def send_message(
     conversation_id: str, body: MessageCreate, principal: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> TurnResult:

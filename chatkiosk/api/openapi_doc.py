@@ -9,7 +9,8 @@ FastAPI's generated document is refined once, when first asked for:
 - a conversation's `agent` is one of the agents this server offers (an enum), so an unknown
   agent is invalid input with its documented 422, not a surprise;
 - a kiosk command's `args` are those of its command (one schema per command);
-- limits that are settings (`max_tokens_limit`, `max_message_chars`) are the schema's bounds;
+- limits that are settings (`max_tokens_limit`, `max_message_chars`) are the schema's bounds,
+  and `options.model` is offered only when some agent lets a client choose the model;
 - server-sent events are described event by event (`id`, `event`, JSON `data`), as OpenAPI
   3.1 describes a `text/event-stream` response;
 - request schemas embedded with their own `$defs` are hoisted into `components`, so every
@@ -72,6 +73,7 @@ Bounds = dict[tuple[str, str, str], Any]  # (schema, property, keyword) -> value
 
 def install(
     app: FastAPI, agent_names: Callable[[], Iterable[str]], commands: dict[str, Any] | None = None, bounds: Bounds | None = None,
+    model_choice: bool = True,
 ) -> None:
     """Serve the refined document as `app.openapi()` (built once, on first use)."""
 
@@ -80,14 +82,16 @@ def install(
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes,
             )
-            refine(schema, app.routes, sorted(agent_names()), commands or {}, bounds or {})
+            refine(schema, app.routes, sorted(agent_names()), commands or {}, bounds or {}, model_choice)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def refine(schema: dict[str, Any], routes: Iterable[Any], agents: list[str], commands: dict[str, Any], bounds: Bounds) -> None:
+def refine(
+    schema: dict[str, Any], routes: Iterable[Any], agents: list[str], commands: dict[str, Any], bounds: Bounds, model_choice: bool = True,
+) -> None:
     """Apply every refinement of the module docstring to `schema`, in place."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     _ensure_error_body(components)
@@ -105,6 +109,11 @@ def refine(schema: dict[str, Any], routes: Iterable[Any], agents: list[str], com
     for (name, prop, keyword), value in bounds.items():
         if name in components and prop in components[name].get("properties", {}):
             _set_bound(components[name]["properties"][prop], keyword, value)
+    if not model_choice and "model" in components.get("TurnOptions", {}).get("properties", {}):
+        components["TurnOptions"]["properties"]["model"] = {
+            "type": "null", "default": None, "title": "Model",
+            "description": "no agent of this server lets a client choose the model (422 `model_not_allowed`)",
+        }
     if "CommandRequest" in components and commands:
         components["CommandRequest"] = _command_request(components["CommandRequest"], commands, components)
 

@@ -28,7 +28,7 @@ from chatkiosk.chat.generations import Generation, Generations
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.config import Settings
-from chatkiosk.errors import ChatkioskError, NotFound, PermissionDenied, UpstreamError, UserError, ValidationFailed
+from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.guard.limits import ChatLimits
 from chatkiosk.llm.base import Message as ChatMessage
@@ -114,7 +114,7 @@ class ChatService:
         """The agent's provider, or the upstream model the client asked for where allowed."""
         if options.model is not None:
             if not agent.allow_model_override:
-                raise PermissionDenied(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed")
+                raise ValidationFailed(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed", param="options.model")
         provider = self.providers.get(agent.provider) if agent.provider else self.default_route
         if provider is None:
             raise ChatkioskError("no LLM provider is configured", code="no_provider")
