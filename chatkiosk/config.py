@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)
+    # The shop agent's LLM turns per intent (order / policy / claim / chat / default) → a provider
+    # route, first provider then fallbacks; see chatkiosk/agents/shop/routing.py.
+    shop_routes: dict[str, list[str]] = Field(default_factory=dict)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)
@@ -139,6 +142,11 @@ class Settings(BaseSettings):
     knowledge_embedding_dimension: int | None = Field(None, ge=1, le=8192)
     knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
     knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
+
+    # --- photos on support tickets (PNG, JPEG, WebP; re-encoded without metadata)
+    attachment_max_bytes: int = Field(8_000_000, ge=1024, description="bytes of one uploaded photo")
+    attachment_max_pixels: int = Field(40_000_000, ge=1, description="width × height of one photo")
+    attachments_per_ticket: int = Field(10, ge=1)
 
     # --- logging
     log_level: str = "INFO"
