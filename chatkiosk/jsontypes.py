@@ -27,3 +27,13 @@ def json_int(*, ge: int | None = None, le: int | None = None) -> Any:
 JsonInt = json_int()
 JsonFloat = Annotated[float, Strict()]  # an int is a number too; `true` and "1" are not
 JsonBool = Annotated[bool, Strict()]
+
+
+def _refuse_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+# Lax for digit strings (a CSV import reads its numbers as text) but never `true` for 1.
+TextOrJsonInt = Annotated[int, BeforeValidator(_refuse_bool)]
