@@ -188,3 +188,17 @@ def _assemble(model: KnownModel, parts: list[Path], log) -> Path:
     target.with_name(target.name + ".sha256").write_text(model.sha256 + "\n")
     log(f"{model.name}: assembled {target} ({target.stat().st_size / 1e6:.0f} MB, SHA-256 checked)")
     return target
+
+
+def local_choice(choice: str | bool | None) -> tuple[str, str | None] | None:
+    """`CHATKIOSK_LOCAL_MODEL` as (model name, GGUF path or None), or None when it is off.
+
+    A known name keeps its path None, so the provider resolves it when it loads (and says how
+    to install it when it is missing); a path is used as it is.
+    """
+    if choice is None or choice is False or str(choice).strip().lower() in _OFF:
+        return None
+    value = "true" if choice is True else str(choice).strip()
+    if value.lower() in _ON or value in KNOWN_MODELS:
+        return model_name(value), None
+    return Path(value).stem, value
