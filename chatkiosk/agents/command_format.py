@@ -21,8 +21,12 @@ COMMAND_SHAPE = '{"tool": "<tool name>", "arguments": {...}}'
 _FENCE = re.compile(r"^```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)\n?[ \t]*```\s*$", re.S)
 
 
-def command_prompt(tools: ToolRegistry) -> str:
-    """The system-prompt section that teaches a model without tool calling to use tools."""
+def command_prompt(tools: ToolRegistry, *, compact: bool = False) -> str:
+    """The system-prompt section that teaches a model without tool calling to use tools.
+
+    Each tool's arguments are given as their JSON schema, or (`compact`, for small context
+    windows, where decoding is constrained to the schema anyway) as a one-line signature.
+    """
     lines = [
         "You can use tools. To use one, reply with exactly one JSON object and nothing else:",
         COMMAND_SHAPE,
@@ -32,9 +36,36 @@ def command_prompt(tools: ToolRegistry) -> str:
         "Tools:",
     ]
     for t in tools:
-        schema = json.dumps(_compact_schema(t.parameters), ensure_ascii=False, separators=(",", ":"))
-        lines.append(f"- {t.name}: {t.description} arguments: {schema}")
+        if compact:
+            lines.append(f"- {t.name}({signature(t.parameters)}): {t.description}")
+        else:
+            schema = json.dumps(t.parameters, ensure_ascii=False, separators=(",", ":"))
+            lines.append(f"- {t.name}: {t.description}\n  arguments schema: {schema}")
     return "\n".join(lines)
+
+
+def _type(schema: dict[str, Any]) -> str:
+    alternatives = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if alternatives:
+        schema = alternatives[0]
+    if "enum" in schema:
+        values = [str(v) for v in schema["enum"]]
+        return "|".join(values) if len(values) <= 4 else "string"
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict) and schema["properties"]:
+        return "{" + ", ".join(schema["properties"]) + "}"
+    return str(schema.get("type", "any"))
+
+
+def signature(parameters: dict[str, Any]) -> str:
+    """A tool's arguments in one short line: `item_id: string, quantity?: integer (how many)`."""
+    required = set(parameters.get("required", []))
+    parts = []
+    for name, schema in (parameters.get("properties") or {}).items():
+        if not isinstance(schema, dict):
+            continue
+        note = schema.get("description")
+        parts.append(f"{name}{'' if name in required else '?'}: {_type(schema)}" + (f" ({note})" if note else ""))
+    return ", ".join(parts)
 
 
 def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -120,12 +151,12 @@ def parse_commands(text: str) -> tuple[list[tuple[str, dict[str, Any]]], str | N
     return commands, None
 
 
-def to_command_messages(messages: list[Message], tools: ToolRegistry) -> list[Message]:
+def to_command_messages(messages: list[Message], tools: ToolRegistry, *, compact: bool = False) -> list[Message]:
     """The conversation for a model without tool calling: the command prompt joins the first
     system message, tool calls become the command text and tool results become user text."""
     out: list[Message] = []
     names: dict[str, str] = {}
-    prompt = command_prompt(tools)
+    prompt = command_prompt(tools, compact=compact)
     for m in messages:
         role = m.get("role")
         if role == "assistant" and m.get("tool_calls"):
@@ -143,7 +174,10 @@ def to_command_messages(messages: list[Message], tools: ToolRegistry) -> list[Me
             out.append({"role": "assistant", "content": text})
         elif role == "tool":
             name = names.get(m.get("tool_call_id", ""), "tool")
-            out.append({"role": "user", "content": f"Result of tool {name}: {m.get('content', '')}"})
+            text = f"Result of tool {name}: {m.get('content', '')}"
+            if compact:  # small models call the same tool again unless told what comes next
+                text += "\nUse this result to answer the user in plain text now, unless another tool is needed."
+            out.append({"role": "user", "content": text})
         else:
             out.append({k: v for k, v in m.items() if k in ("role", "content")})
     if out and out[0].get("role") == "system":

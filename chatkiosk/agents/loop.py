@@ -163,6 +163,8 @@ class AgentRun:
         self.confirmations = confirmations
         self.result = AgentResult()
         self._native = bool(getattr(provider, "supports_tools", False))
+        # A provider that states its window is small and local: the short command prompt.
+        self._compact = getattr(provider, "context_window", None) is not None
         self._deadline: float | None = None
         # What the provider reported for the last call (prompt + completion), and how many
         # messages that call covered: the next prompt costs at least that much.
@@ -222,9 +224,13 @@ class AgentRun:
         if command_mode and self.options.command_schema is None:
             self.options = replace(self.options, command_schema=command_schema(self.tools))
         fed_back = False
+        seen: set[str] = set()  # commands already run this turn (JSON command format)
         for step_no in range(1, self.step_limit + 1):
             self._check_time()
-            to_send = to_command_messages(self.messages, self.tools) if command_mode else list(self.messages)
+            to_send = (
+                to_command_messages(self.messages, self.tools, compact=self._compact)
+                if not self._native and len(self.tools) else list(self.messages)
+            )
             step = _Step()
             async with aclosing(self._model_step(to_send, step, command_mode)) as pieces:
                 async for item in pieces:
@@ -233,6 +239,13 @@ class AgentRun:
 
             if command_mode and step.buffered:
                 commands, error = parse_commands(step.text)
+                keys = [json.dumps([n, a], sort_keys=True, ensure_ascii=False) for n, a in commands]
+                if commands and all(k in seen for k in keys) and step_no < self.step_limit:
+                    # The same command again: its result is in already. Ask for the answer in text.
+                    self.options = replace(self.options, text_only=True)
+                    command_mode = False
+                    continue
+                seen.update(keys)
                 if commands:
                     step.calls = [
                         ToolCall(_call_id(), name, json.dumps(arguments, ensure_ascii=False))

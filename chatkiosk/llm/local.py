@@ -106,13 +106,13 @@ class LocalProvider:
         self._llama = llama
         return llama
 
-    def _grammar(self, schema: dict[str, Any]) -> Any:
+    def _grammar(self, schema: dict[str, Any], *, text_only: bool = False) -> Any:
         """The llama.cpp grammar for "plain text, or JSON of `schema`" (built once per schema)."""
         from llama_cpp import LlamaGrammar
 
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps([schema, text_only], sort_keys=True)
         if key not in self._grammars:
-            self._grammars[key] = command_grammar(schema)
+            self._grammars[key] = "root ::= prose\n" + _PROSE if text_only else command_grammar(schema)
         return LlamaGrammar.from_string(self._grammars[key], verbose=False)
 
     def _generate(
@@ -128,8 +128,9 @@ class LocalProvider:
                 return  # the caller left while waiting for its turn
             llama = self._load()
             schema = kwargs.pop("command_schema", None)
+            text_only = kwargs.pop("text_only", False)
             if schema is not None:
-                kwargs["grammar"] = self._grammar(schema)
+                kwargs["grammar"] = self._grammar(schema, text_only=text_only)
             chunks = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
             produced = 0
             guard = LoopGuard()
@@ -302,6 +303,8 @@ def _llama_kwargs(options: GenerationOptions, cap: int) -> dict[str, Any]:
         value = getattr(options, field)
         if value is not None:
             kwargs[field] = value
+    if options.text_only:
+        kwargs["text_only"] = True
     return kwargs
 
 

@@ -26,6 +26,7 @@ export function explain(error, retryAfter) {
     const base = code === "too_many_streams" ? "Too many answers are being generated at once." : "You're sending messages a little fast.";
     return wait ? `${base} Try again in ${wait} s.` : `${base} Try again in a moment.`;
   }
+  if (code === "context_length_exceeded") return error.message || "This conversation is too long for the model: start a new one.";
   if (code === "upstream_timeout" || status === 504) return "The model took too long to answer. Please try again.";
   if (error.type === "upstream_error" || status === 502 || status === 503) {
     return "The model is not reachable right now. Please try again in a little while.";
