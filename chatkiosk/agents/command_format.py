@@ -83,7 +83,7 @@ def command_schema(tools: ToolRegistry) -> dict[str, Any]:
         "anyOf": [
             {
                 "type": "object",
-                "properties": {"tool": {"const": t.name}, "arguments": _compact_schema(t.parameters)},
+                "properties": {"tool": {"const": t.name}, "arguments": _compact_schema(t.decoding_schema or t.parameters)},
                 "required": ["tool", "arguments"],
                 "additionalProperties": False,
             }

@@ -24,6 +24,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from chatkiosk.agents.budget import answer_room
 from chatkiosk.agents.command_format import (  # command_prompt, parse_command: re-exported
     COMMAND_SHAPE,
     command_prompt,  # noqa: F401
@@ -291,6 +292,9 @@ class AgentRun:
         options = self.options
         if room is not None and (options.max_tokens is None or options.max_tokens > room):
             options = replace(options, max_tokens=room)
+        if getattr(self.provider, "context_window", None):  # the prompt and the answer fit the window
+            prompt = sum(message_tokens(m, self.provider.count_tokens) for m in to_send)
+            options = replace(options, max_tokens=answer_room(self.provider, prompt, options.max_tokens))
         offered = self.tools.specs() if self._native and len(self.tools) else None
         count = self.provider.count_tokens
         stream = self.provider.stream(to_send, tools=offered, options=options)

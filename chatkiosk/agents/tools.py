@@ -114,6 +114,9 @@ class Tool:
     requires_confirmation: bool = False
     timeout: float | None = None
     summary: Callable[[dict[str, Any]], str] | None = None
+    # A tighter schema of the arguments for constrained decoding (the JSON command format),
+    # e.g. which options go with which item; validation still uses `arguments_model`.
+    decoding_schema: dict[str, Any] | None = None
 
     def spec(self) -> ToolSpec:
         """The tool as the provider sends it to the model."""
