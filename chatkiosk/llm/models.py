@@ -172,6 +172,7 @@ def _assemble(model: KnownModel, parts: list[Path], log) -> Path:
     target = models_dir() / model.file
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
+    target.with_name(target.name + ".sha256").unlink(missing_ok=True)  # a stale stamp vouches for nothing
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for part in parts:
