@@ -11,7 +11,8 @@ every case, `--path real` keeps it first as in production. Printed:
 - per case: exact or not, the cart after the turn, the reply, seconds;
 - exact: the cart after the turn equals the expected one (items, quantities, options);
 - honest: the reply claims a change only when the cart changed (no "Added/담았어요/已加入…"
-  on an unchanged cart) and, when it changed, states the true total;
+  on an unchanged cart) and, when it changed, states the true total (an emptied cart: no
+  claimed addition);
 - the rule parser's exact share on the same cases (the baseline, measured in the same run);
 - p50 / p99 turn time. The machine is shared: times are noisy; repeat and compare.
 """
@@ -61,6 +62,8 @@ def honest(reply: str, before: list[dict], after: list[dict], total: int, lang: 
     """The reply claims a change only when one happened, and then states the real total."""
     if before == after:
         return not _CLAIM.search(reply)
+    if not after:  # emptied: it may say so without a total, but must not claim an addition
+        return not re.search(r"Added|담았어요|已加入", reply)
     return money(total, lang) in reply
 
 

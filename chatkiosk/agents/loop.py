@@ -282,6 +282,11 @@ class AgentRun:
                 self.result.finish_reason = "tool_calls"
                 yield self.result
                 return
+            if command_mode and self._compact:
+                # A small local model answers from the results in text: left free, it calls the
+                # same tools again and again.
+                self.options = replace(self.options, text_only=True)
+                command_mode = False
         raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
 
     async def _model_step(

@@ -107,9 +107,8 @@ async def test_cut_history_becomes_a_running_summary_shown_in_the_api_and_sent_t
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_a_step_that_repeats_a_command_gets_a_text_answer(make_api, backend):
+async def test_a_small_model_answers_in_text_once_its_tool_has_run(make_api, backend):
     llm = _windowed([
-        json.dumps({"tool": "calculator", "arguments": {"expression": "1234*5678"}}),
         json.dumps({"tool": "calculator", "arguments": {"expression": "1234*5678"}}),
         "1234 × 5678 = 7006652.",
     ])
@@ -119,4 +118,5 @@ async def test_a_step_that_repeats_a_command_gets_a_text_answer(make_api, backen
     body = await _say(api, user, cid, "What is 1234 * 5678?")
     assert body["message"]["content"] == "1234 × 5678 = 7006652."
     assert [c["name"] for c in body["message"]["tool_calls"]] == ["calculator"]
-    assert llm.calls[-1].options.text_only is True
+    assert body["message"]["tool_calls"][0]["result"]["result"] == 7006652
+    assert llm.calls[0].options.text_only is False and llm.calls[-1].options.text_only is True

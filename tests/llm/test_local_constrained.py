@@ -127,3 +127,33 @@ def test_local_model_setting_takes_on_off_a_known_name_or_a_path():
     assert models.local_choice("/models/my-model.Q4_K_M.gguf") == ("my-model.Q4_K_M", "/models/my-model.Q4_K_M.gguf")
     name, path = models.local_choice(True)
     assert name in models.KNOWN_MODELS and path is None
+
+
+@pytest.mark.skipif(
+    not llama_cpp_available() or models.installed_path("qwen2.5-coder-0.5b") is None,
+    reason="the embedded default Qwen2.5-Coder-0.5B is not installed (make model); SmolLM2 cannot use tools",
+)
+@pytest.mark.timeout(600)
+async def test_the_assistant_uses_its_calculator_and_clock_on_the_embedded_model():
+    from chatkiosk.agents.assistant import build_assistant
+    from chatkiosk.agents.loop import AgentResult, run_agent
+    from chatkiosk.agents.tools import ToolContext
+
+    provider = LocalProvider(ProviderConfig(name="local", kind="local", model="qwen2.5-coder-0.5b"))
+    assistant = build_assistant()
+    try:
+        for question, tool in (("What is 1234 * 5678?", "calculator"), ("What is today's date?", "current_time")):
+            messages = [{"role": "system", "content": assistant.system_prompt}, {"role": "user", "content": question}]
+            result = None
+            async for event in run_agent(provider, messages, ToolContext(user_id="u"), assistant.tools,
+                                         options=GenerationOptions(temperature=0, max_tokens=96)):
+                if isinstance(event, AgentResult):
+                    result = event
+            assert result is not None and [c.name for c in result.tool_calls][:1] == [tool], result
+            answer = result.text.replace(",", "")
+            if tool == "calculator":
+                assert result.tool_calls[0].result["result"] == 7006652 and "7006652" in answer
+            else:
+                assert result.tool_calls[0].result["date"][:4] in answer
+    finally:
+        await provider.aclose()
