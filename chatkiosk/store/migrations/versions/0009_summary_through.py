@@ -1,14 +1,14 @@
 """conversations.summary_through: the newest message the running summary covers
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
