@@ -150,20 +150,36 @@ def _command_tool(name: str, menu: Menu | None = None) -> Tool:
         service = ctx.services.kiosk
         arguments = _without_default_noise(service.menu, arguments)
         lang = turn_language(ctx)  # the customer's language this turn: refusals are worded in it
-        counter = await service.run(ctx.conversation_id, ctx.user_id, [(name, arguments)], lang)
+        counter = await service.run(
+            ctx.conversation_id, ctx.user_id, [(name, arguments)], lang, confirmed=ctx.confirmed_state
+        )
         body = _result(counter.results[0], counter)
         body["order"] = counter.order.to_public(ctx.services.kiosk.menu, counter.lang)
         return body
 
-    built = tool_from_model(
-        name, command.description, command.args, run,
-        requires_confirmation=(name == "pay"),
-        summary=(lambda a: f"pay by {a.get('method')}") if name == "pay" else None,
-    )
+    if name != "pay":
+        built = tool_from_model(name, command.description, command.args, run)
+    else:
+        built = tool_from_model(
+            name, command.description, command.args, run,
+            requires_confirmation=True, summary=_pay_summary, fingerprint=_cart,
+        )
     if menu is None:
         return built
     parameters = _constrained(built.parameters, menu)
     return dataclasses.replace(built, parameters=parameters, decoding_schema=_per_item(parameters, menu))
+
+
+async def _cart(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A payment confirmation binds the cart's lines and total."""
+    return await ctx.services.kiosk.payment_state(ctx.conversation_id, ctx.user_id)
+
+
+def _pay_summary(arguments: dict[str, Any], cart: dict[str, Any] | None = None) -> str:
+    if cart is None:
+        return f"pay by {arguments.get('method')}"
+    lines = ", ".join(f"{i['quantity']} × {i['name']}" for i in cart["items"]) or "an empty order"
+    return f"pay ₩{cart['total']:,} by {arguments.get('method')} for {lines}"
 
 
 def _update_order_tool(menu: Menu) -> Tool:
