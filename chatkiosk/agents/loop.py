@@ -278,7 +278,8 @@ class AgentRun:
             async with aclosing(self._tool_step(step)) as tool_events:
                 async for item in tool_events:
                     yield item
-            if self.stop_after_tools:
+            asking = any(r.status == "confirmation_required" for r in self.result.tool_calls[-len(step.calls):])
+            if self.stop_after_tools and not asking:  # a confirmation still gets the model's words
                 self.result.finish_reason = "tool_calls"
                 yield self.result
                 return
