@@ -68,10 +68,16 @@ def signature(parameters: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+# Left out of the decoding schema: titles and defaults say nothing to a grammar, and string
+# lengths become one grammar rule per character (maxLength 100000 crashed llama.cpp).
+# Arguments are still validated against the full schema.
+_NOT_DECODED = ("title", "default", "minLength", "maxLength")
+
+
 def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The argument schema without titles and defaults: the same meaning in fewer tokens."""
+    """The argument schema for decoding: without titles, defaults and string lengths."""
     if isinstance(schema, dict):
-        return {k: _compact_schema(v) for k, v in schema.items() if k not in ("title", "default")}
+        return {k: _compact_schema(v) for k, v in schema.items() if k not in _NOT_DECODED}
     if isinstance(schema, list):
         return [_compact_schema(v) for v in schema]
     return schema
