@@ -26,21 +26,27 @@ PROMPT_CHARS = 16_000
 def _not_blank(value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise ValueError("must not be blank")
-    return value.strip() if value is not None else None
+    return value
+
+
+def _trimmed_name(value: str | None) -> str | None:
+    return _not_blank(value.strip() if value is not None else None)
 
 
 class PresetCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     prompt: str = Field(min_length=1, max_length=PROMPT_CHARS)
 
-    _filled = field_validator("name", "prompt")(_not_blank)
+    _filled = field_validator("prompt")(_not_blank)
+    _named = field_validator("name")(_trimmed_name)
 
 
 class PresetUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=100)
     prompt: str | None = Field(None, min_length=1, max_length=PROMPT_CHARS)
 
-    _filled = field_validator("name", "prompt")(_not_blank)
+    _filled = field_validator("prompt")(_not_blank)
+    _named = field_validator("name")(_trimmed_name)
 
 
 class PresetPublic(BaseModel):
