@@ -143,8 +143,7 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from chatkiosk import serving
     from chatkiosk.app import create_app
     from chatkiosk.logs import configure
 
@@ -171,7 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(flush=True)
     if sys.stderr.isatty():  # a person is watching: the banner above already says where it runs
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=settings.max_body_bytes)
+    serving.run(create_app(settings), settings)
     return 0
 
 

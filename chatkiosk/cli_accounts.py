@@ -1,7 +1,7 @@
 """`chatkiosk user …` and `chatkiosk key …`: accounts and API keys from the server's shell.
 
-The same rules as the HTTP API: a new username goes through the API's own request model, a
-new password through the same strength check, and disabling or a new password ends the
+The same rules as the HTTP API: a new username goes through the shared `check_username`
+(`auth/usernames.py`), a new password through the same strength check, and disabling or a new password ends the
 account's logins at once, exactly as the admin routes do.
 """
 
@@ -15,24 +15,21 @@ from pydantic import ValidationError
 
 from chatkiosk.errors import ChatkioskError
 
-# The password field must be filled for the request model to validate; only the username
-# and e-mail answers are read from it (the password has its own check, `check_strength`).
-_UNCHECKED_PASSWORD = "-"
-
-
 def check_new_user(username: str, email: str | None) -> None:
-    """Refuse a username (or e-mail) that `POST /api/auth/register` would refuse, in one line."""
-    from chatkiosk.api.schemas import RegisterRequest
+    """Refuse, before the password is asked for, a username or e-mail the API would refuse."""
+    from pydantic import EmailStr, TypeAdapter
+
+    from chatkiosk.auth.usernames import check_username
 
     try:
-        RegisterRequest.model_validate({"username": username, "password": _UNCHECKED_PASSWORD, "email": email})
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else ""
-            if field in ("username", "email"):
-                rule = RegisterRequest.model_fields[field].description
-                detail = rule if error["type"] == "string_pattern_mismatch" and rule else error["msg"].removeprefix("Value error, ")
-                raise ChatkioskError(f"bad {field} {username if field == 'username' else email!r}: {detail}") from None
+        check_username(username)
+    except ChatkioskError as exc:
+        raise ChatkioskError(f"bad username {username!r}: {exc.message}") from None
+    if email is not None:
+        try:
+            TypeAdapter(EmailStr).validate_python(email)
+        except ValidationError as exc:
+            raise ChatkioskError(f"bad e-mail {email!r}: {exc.errors()[0]['msg'].removeprefix('value is not a valid email address: ')}") from None
 
 
 def _run(work: Any) -> Any:

@@ -89,7 +89,7 @@ class Runtime:
         else:
             runtime.providers = build_providers(configs.values())
             route = settings.provider_route()
-            default_route = build_route(route, runtime.providers, configs) if route else None
+            default_route = build_route(route, runtime.providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
         runtime.kiosk = KioskService(db, menu)
         runtime.agents = default_agents(

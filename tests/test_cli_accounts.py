@@ -110,11 +110,19 @@ def test_key_list_and_revoke(data):
     assert "no user named 'nobody'" in one_line_error(run(data, "key", "list", "nobody"))
 
 
-@pytest.mark.parametrize("name", ["ab", "has space", "x" * 33, "semi;colon"])
-def test_user_add_follows_the_api_username_rules(data, name):
+@pytest.mark.parametrize("name, why", [
+    ("ab", "3–32 letters"), ("has space", "3–32 letters"), ("x" * 33, "3–32 letters"), ("semi;colon", "3–32 letters"),
+    ("Admin", "reserved"), ("root_1", "reserved"),
+])
+def test_user_add_follows_the_api_username_rules(data, name, why):
     line = one_line_error(run(data, "user", "add", name, stdin=PASSWORD + "\n"))
-    assert line.startswith(f"chatkiosk: bad username {name!r}")
+    assert line.startswith(f"chatkiosk: bad username {name!r}: ") and why in line
     assert run(data, "user", "list").stdout.startswith("no users yet")
+
+
+def test_a_bad_email_is_refused_before_the_password(data):
+    line = one_line_error(run(data, "user", "add", "carol", "--email", "not-an-address", stdin=PASSWORD + "\n"))
+    assert line.startswith("chatkiosk: bad e-mail 'not-an-address'")
 
 
 def test_setting_errors_name_the_setting(tmp_path):
