@@ -247,13 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def describe_setting_error(exc: ValidationError) -> str:
-    """One line naming the setting as a person sets it (CHATKIOSK_PORT), and what is wrong."""
+    """One line naming the setting as a person sets it (`port`, CHATKIOSK_PORT), and what is wrong."""
     first = exc.errors()[0]
     message = first["msg"].removeprefix("Value error, ")
     loc = [str(part) for part in first["loc"]]
     if not loc:  # a rule over several settings; its message names them
         return f"bad setting: {message}"
-    return f"bad setting CHATKIOSK_{loc[0].upper()}{''.join(f'[{p}]' for p in loc[1:])}: {message}"
+    field = ".".join(loc)
+    return f"bad setting {field} (CHATKIOSK_{loc[0].upper()}): {message}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,7 +129,7 @@ def test_setting_errors_name_the_setting(tmp_path):
     line = one_line_error(run(tmp_path, "db", "upgrade", CHATKIOSK_ENVIRONMENT="production"))
     assert line.startswith("chatkiosk: bad setting: CHATKIOSK_SECRET_KEY must be") and "Value error" not in line
     line = one_line_error(run(tmp_path, "db", "upgrade", CHATKIOSK_PORT="not-a-port"))
-    assert line.startswith("chatkiosk: bad setting CHATKIOSK_PORT: ")
+    assert line.startswith("chatkiosk: bad setting port (CHATKIOSK_PORT): ")
 
 
 def test_an_unreachable_database_is_named(tmp_path):
