@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chatkiosk.llm.fake import ScriptedProvider, delay
-from tests.web.browser import chromium, screenshot  # noqa: F401  (fixture)
+from tests.web.browser import SCREENSHOTS, chromium, screenshot  # noqa: F401  (fixture)
 from tests.web.test_page import DESKTOP, PHONE, open_page, register, say, sign_in, start, wait_answered  # noqa: F401
 
 SESSION = "JSON.parse(localStorage.getItem('chatkiosk.session'))"
@@ -199,6 +199,8 @@ def test_the_phone_keeps_the_total_and_checkout_on_screen(live, open_page):
     assert on_screen(bar) and on_screen(page.locator("#input"))
     assert bar.locator(".bar-count").inner_text() == "주문 내역 · 3"
     screenshot(page, "phone-ko-order-bar")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "phone-ko-order-bar-viewport.png"))  # what the phone shows, unscrolled
     page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")  # halfway down the menu
     assert on_screen(bar)
     page.click("#order-bar [data-bar=checkout]")

@@ -100,6 +100,17 @@ async function oneTabAtATime(work) {
   try { return await work(); } finally { await dropLease(); }
 }
 
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    const err = (body && body.error) || {};
+    super(err.message || `request failed (${status})`);
+    this.status = status;
+    this.code = err.code || "http_error";
+    this.type = err.type || "";
+    this.retryAfter = retryAfter;
+  }
+}
+
 /** A sentence for an error (an ApiError, or the `error` object of an event/frame). */
 export function explain(error, retryAfter) {
   const code = error.code || "";
