@@ -3,7 +3,7 @@
 
 import { Api, explain } from "./api.js";
 import { ChatView, guessLang, writtenIn } from "./chatview.js";
-import { languageSelect, onLangChange, t, translate } from "./i18n.js";
+import { languageSelect, onLangChange, t, tOr, translate } from "./i18n.js";
 import { KioskPanel } from "./kiosk.js";
 import { PresetMenu } from "./presets.js";
 import { Stream } from "./stream.js";
@@ -141,7 +141,7 @@ function drawAgents() {
     const option = document.createElement("option");
     option.value = a.name;
     option.textContent = agentLabel(a.name);
-    option.title = a.description;
+    option.title = tOr(`agent_about.${a.name}`, a.description);
     return option;
   }));
   const cards = $("agent-cards");
@@ -153,7 +153,7 @@ function drawAgents() {
     const name = document.createElement("strong");
     name.textContent = agentLabel(a.name);
     const text = document.createElement("span");
-    text.textContent = a.description;
+    text.textContent = tOr(`agent_about.${a.name}`, a.description);
     card.append(name, text);
     card.addEventListener("click", () => newConversation(a.name));
     return card;

@@ -87,6 +87,9 @@ const WORDS = {
     "error.blocked": "서버의 콘텐츠 규칙에 따라 이 메시지는 막혔어요.",
     "error.offline": "서버에 연결할 수 없어요. 연결을 확인해 주세요.", "error.other": "문제가 생겼어요.",
     "bar.items": "{n}개", "bar.item": "1개", "bar.view": "주문 보기",
+    "agent_about.assistant": "무엇이든 대화해요. 자료를 찾고, 계산하고, 시간을 알려 줘요.",
+    "agent_about.kiosk": "버거 가게 카운터: 한국어, 영어, 중국어로 말하거나 눌러서 주문해요.",
+    "agent_about.shop": "온라인 쇼핑몰 고객 센터: 주문 조회와 취소, 문의 접수, 환불·배송 안내.",
   },
   zh: {
     "login.title": "登录", "login.register_title": "创建账号",
@@ -128,6 +131,9 @@ const WORDS = {
     "error.blocked": "根据服务器的内容规则，此消息已被拦截。",
     "error.offline": "无法连接服务器，请检查网络。", "error.other": "出了点问题。",
     "bar.items": "{n} 件", "bar.item": "1 件", "bar.view": "查看订单",
+    "agent_about.assistant": "什么都可以聊：查资料、计算、报时。",
+    "agent_about.kiosk": "汉堡店柜台：用韩语、英语或中文说话或点击来点餐。",
+    "agent_about.shop": "网店客服：查询和取消订单、提交工单、退款与配送说明。",
   },
 };
 
@@ -161,6 +167,11 @@ export function setLang(next) {
 
 /** Call `fn(lang)` after every switch. */
 export function onLangChange(fn) { listeners.add(fn); }
+
+/** The sentence `key` in the page's own language, or `fallback` when it has none (English text from the server). */
+export function tOr(key, fallback) {
+  return (WORDS[current] && WORDS[current][key]) || fallback;
+}
 
 /** The sentence `key` in the page's language, `{name}` filled from `vars`. */
 export function t(key, vars = {}) {
