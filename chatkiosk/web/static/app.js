@@ -6,6 +6,7 @@ import { ChatView, guessLang, writtenIn } from "./chatview.js";
 import { languageSelect, onLangChange, t, tOr, translate } from "./i18n.js";
 import { KioskPanel } from "./kiosk.js";
 import { PresetMenu } from "./presets.js";
+import { ShopPanel } from "./shop.js";
 import { Stream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +32,7 @@ const chat = new ChatView(api, stream, {
 }, {
   onTurnDone: async (convId, firstText) => {
     if (state.current && state.current.id === convId && state.current.agent === "kiosk") kiosk.refresh();
+    if (state.current && state.current.id === convId && state.current.agent === "shop") { if (firstText) shop.follow(guessLang(firstText)); shop.refresh(); }
     const conv = state.conversations.find((c) => c.id === convId);
     if (conv && firstText && !conv.title) {
       // The server titles a conversation from its first message: pick the title up.
@@ -53,6 +55,7 @@ const presets = new PresetMenu(api, $("preset-menu"), {
   blank: () => newConversation($("agent-select").value || "assistant"),
   failed: (err) => chat.banner(explain(err)),
 });
+const shop = new ShopPanel(api, $("shop-panel"));
 
 // --- signing in
 
@@ -60,6 +63,7 @@ function showLogin(message) {
   stream.stop();
   chat.open(null);
   kiosk.hide();
+  shop.hide();
   $("app-view").hidden = true;
   $("login-view").hidden = false;
   setMode(false);
@@ -285,13 +289,15 @@ function drawHeader() {
 async function select(conv) {
   state.current = conv;
   document.body.classList.remove("drawer-open");
-  $("app-view").classList.toggle("with-order", Boolean(conv && conv.agent === "kiosk"));
+  $("app-view").classList.toggle("with-order", Boolean(conv && (conv.agent === "kiosk" || conv.agent === "shop")));
   $("welcome").hidden = Boolean(conv);
   $("composer").hidden = !conv;
   drawHeader();
   drawList();
   if (conv && conv.agent === "kiosk") kiosk.show(conv.id);
   else kiosk.hide();
+  if (conv && conv.agent === "shop") shop.show();
+  else shop.hide();
   await chat.open(conv);
 }
 
