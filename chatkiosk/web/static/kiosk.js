@@ -41,6 +41,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The language a panel starts in: the page's (the browser's, or the one the person chose). */
+export function defaultLang() {
+  return pageLang();
+}
+
 export class KioskPanel {
   /** `root`: the panel; `bar`: the phone's sticky total bar (total, item count, the next step). */
   constructor(api, root, bar) {
