@@ -283,6 +283,7 @@ def test_screenshots_in_three_languages(live, open_page, locale, lang):
         page = open_page(srv, viewport=viewport, locale=locale)
         register(page)
         if viewport is DESKTOP:
+            page.wait_for_selector(".agent-card")
             screenshot(page, f"{name}-{lang}-welcome")
         start(page, "kiosk")
         for i, text in enumerate(orders[lang], 1):
