@@ -1,14 +1,14 @@
 """presets
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
