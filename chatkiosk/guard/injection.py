@@ -107,7 +107,9 @@ def neutralise(text: str, found: InjectionScore) -> str:
         if not m.group(0):
             continue
         if any(s < m.end() and e > m.start() for s, e in found.spans):
-            out.append("[removed: instructions aimed at the assistant] ")
+            sentence = m.group(0)
+            lead = sentence[:len(sentence) - len(sentence.lstrip())]
+            out.append(lead + "[removed: instructions aimed at the assistant]" + ("\n" if sentence.endswith("\n") else ""))
         else:
             out.append(m.group(0))
-    return "".join(out).rstrip()
+    return "".join(out)
