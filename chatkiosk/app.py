@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, agents, auth, chat, conversations, errors, keys, kiosk, openai_compat, ops, ws
+from chatkiosk.api import admin, agents, auth, chat, conversations, errors, guardrail_events, keys, kiosk, openai_compat, ops, ws
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, openai_compat.router, admin.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, openai_compat.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     app.add_middleware(RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes)

@@ -215,15 +215,19 @@ _HOLD_MAX = 240
 
 def _safe_cut(text: str) -> int:
     """How much of `text` may be shown now: all of it, unless its last word may still grow into
-    personal data or a placeholder (it has a digit, `<`, `@` or `+`): then up to that word, and
-    before the digit groups that lead to it (`010 1234 56`)."""
-    n = len(text)
-    j = n
+    personal data or a placeholder (it has a digit, `<`, `@` or `+`, and is not closed by a space
+    after a non-digit): then up to that word, and before the digit groups that lead to it."""
+    n = e = len(text)
+    while e > 0 and text[e - 1].isspace():
+        e -= 1
+    j = e
     while j > 0 and not (text[j - 1].isspace() or text[j - 1] in _STOP):
         j -= 1
-    if j == n or not _RISKY.search(text, j):
+    if j == e or not _RISKY.search(text, j, e):
         return n
-    while j > 1 and text[j - 1].isspace() and _DIGITISH.match(text[j - 2]) and j < n and _DIGITISH.match(text[j]):
+    if e < n and not _DIGITISH.match(text[e - 1]):
+        return n  # a finished word: `<PHONE_1> `, `12,000원 `
+    while j > 1 and text[j - 1].isspace() and _DIGITISH.match(text[j - 2]) and _DIGITISH.match(text[j]):
         k = j - 1
         while k > 0 and text[k - 1].isspace():
             k -= 1
