@@ -160,26 +160,26 @@ class TurnGuard:
 
     def _screen(self, text: str, stage: str, *, tool: str | None = None, whole: bool = True) -> tuple[str, Hit | None]:
         """Run the three checks of `stage` on `text`: the text to pass on, and the block if any."""
-        policy, original, block = self.policy, text, None
-        action = policy.pii.input if stage == "input" else policy.action("pii", stage)
-        if action != "off":
+        actions, original, block = self.policy.actions(), text, None
+        action = actions[("pii", stage)]
+        if action != "off" and (stage != "output" or _MAYBE_PII.search(text)):
             matches = find_pii(text)
             if matches:
                 if action == "mask":
                     # The model's own personal data is not the customer's: no placeholder to undo.
                     text = self.vault.mask(text, matches) if stage != "output" else _redact(text, matches)
                 block = self._hit("pii", action, stage, tuple(sorted({m.kind for m in matches})), original, tool=tool) or block
-        action = policy.action("profanity", stage)
+        action = actions[("profanity", stage)]
         if action != "off":
             matches = find_profanity(text)
             if matches:
                 if action == "mask":
                     text = mask_profanity(text, matches)
                 block = self._hit("profanity", action, stage, tuple(sorted({m.lang for m in matches})), original, tool=tool) or block
-        action = policy.action("injection", stage)
+        action = actions[("injection", stage)]
         if action != "off" and whole:
             found = score_injection(text, "tool" if stage == "tool" else "input")
-            if found.over(policy.injection_threshold):
+            if found.over(self.policy.injection_threshold):
                 if action == "mask":
                     text = neutralise(text, found)
                 block = self._hit("injection", action, stage, found.patterns, original, score=found.score, tool=tool) or block
@@ -206,6 +206,7 @@ def _redact(text: str, matches: list) -> str:
     return "".join(parts)
 
 
+_MAYBE_PII = re.compile(r"\d{3}|@")
 _DIGITISH = re.compile(r"[\d+().-]")
 # A piece of text that may still grow into personal data or a placeholder.
 _RISKY = re.compile(r"[\d<@+]")
@@ -271,11 +272,18 @@ class AnswerFilter:
         self.pending = ""
         if self.blocked is None:
             guard, whole = self.guard, "".join(self.stored)
-            action = guard.policy.action("pii", "output")
-            if action == "mask" and find_pii(whole):  # split across pieces shown apart: kept out of the store
-                self.stored = [guard._screen(whole, "output", whole=False)[0]]
-                whole = self.stored[0]
-                self.shown = [guard.vault.unmask(whole)]
+            # What was split across pieces shown apart is still kept out of the store and the
+            # final message: the whole text once more.
+            actions = guard.policy.actions()
+            split = (actions[("pii", "output")] != "off" and _MAYBE_PII.search(whole) and find_pii(whole)) or (
+                actions[("profanity", "output")] != "off" and find_profanity(whole))
+            if split:
+                screened, block = guard._screen(whole, "output", whole=False)
+                if block is not None:
+                    self._block(block)
+                    return ""
+                self.stored, self.shown = [screened], [guard.vault.unmask(screened)]
+                whole = screened
             action = guard.policy.action("injection", "output")
             if action != "off" and whole:
                 found = score_injection(whole, "output")

@@ -57,7 +57,15 @@ class GuardPolicy(BaseModel):
 
     def action(self, check: str, stage: str) -> Action:
         """The action of `check` at `stage`."""
-        return getattr(getattr(self, check), stage)
+        return self.actions()[(check, stage)]
+
+    def actions(self) -> dict[tuple[str, str], Action]:
+        """Every `(check, stage)` → action, computed once (this is on every streamed delta)."""
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = {(c, s): getattr(getattr(self, c), s) for c in CHECKS for s in ("input", "tool", "output")}
+            object.__setattr__(self, "_table", table)
+        return table
 
 
 def policy_for(policies: dict[str, GuardPolicy], agent: str) -> GuardPolicy:
