@@ -1,11 +1,12 @@
 """Evaluate the guardrail checks on the labelled set in benchmarks/guard_eval/cases.jsonl.
 
-    .venv/bin/python benchmarks/guard_eval.py [--misses] [--glin]
+    .venv/bin/python benchmarks/guard_eval.py [--set cases|holdout] [--misses] [--glin]
 
 Prints, per check (pii, profanity, injection): precision, recall and the counts; for PII also
 how many cases had every value masked; and the share of clean cases any check harmed.
 `--glin` adds glin-profanity's own filter (English + Chinese) on the same profanity cases,
-with its time per case, as a comparison. The set was written before the checks were tuned.
+with its time per case, as a comparison. `cases` (174) was written before the checks were
+tuned on it; `holdout` (48) was written after, and never used to tune them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from chatkiosk.guard.injection import score_injection  # noqa: E402
 from chatkiosk.guard.pii import PiiVault, find_pii  # noqa: E402
 from chatkiosk.guard.profanity import find_profanity  # noqa: E402
 
-CASES = Path(__file__).with_name("guard_eval") / "cases.jsonl"
+SETS = Path(__file__).with_name("guard_eval")
 CHECKS = ("pii", "profanity", "injection")
 
 
@@ -41,10 +42,12 @@ def fired(case: dict) -> set[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="cases", choices=["cases", "holdout"], help="which labelled set")
     parser.add_argument("--misses", action="store_true", help="list every wrong case")
     parser.add_argument("--glin", action="store_true", help="also run glin-profanity's filter on the profanity cases")
     args = parser.parse_args()
-    cases = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path = SETS / f"{args.set}.jsonl"
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     counts = {c: {"tp": 0, "fp": 0, "fn": 0} for c in CHECKS}
     masked_all = pii_cases = clean = clean_harmed = 0
     misses: list[str] = []
@@ -70,7 +73,7 @@ def main() -> None:
             clean += 1
             clean_harmed += bool(got)
     langs = sorted({c["lang"] for c in cases})
-    print(f"{len(cases)} cases ({', '.join(langs)}), {clean} clean look-alikes")
+    print(f"{path.name}: {len(cases)} cases ({', '.join(langs)}), {clean} clean look-alikes")
     print(f"{'check':10} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
     for check, c in counts.items():
         precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
