@@ -313,6 +313,8 @@ class ChatService:
                 generation.publish(DeltaEvent(answer.text))
             progress.text, progress.stored = answer.text, answer.stored_text
         finally:
+            if progress.stored is None:  # failed mid-way: what was shown, in its stored form
+                progress.stored = "".join(answer.stored)
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             progress.usage = run.result.usage
             await run.aclose()
