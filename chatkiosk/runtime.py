@@ -26,6 +26,8 @@ from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.chat.turn import ChatService
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
 from chatkiosk.guard.limits import ChatLimits, LimitPolicy
+from chatkiosk.knowledge import KnowledgeBase, build_knowledge
+from chatkiosk.knowledge.snippets import SnippetBook
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
@@ -50,8 +52,9 @@ class Runtime:
     chat: ChatService | None = None
     confirmations: ConfirmationGate | None = None
     kiosk: KioskService | None = None
-    # The knowledge base tools search (None until one is configured).
-    knowledge: Any = None
+    # The knowledge base the tools and routes search (`chatkiosk.knowledge`).
+    knowledge: KnowledgeBase | None = None
+    snippets: SnippetBook | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -89,7 +92,7 @@ class Runtime:
         else:
             runtime.providers = build_providers(configs.values())
             route = settings.provider_route()
-            default_route = build_route(route, runtime.providers, configs) if route else None
+            default_route = build_route(route, runtime.providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
         runtime.kiosk = KioskService(db, menu)
         runtime.agents = default_agents(
@@ -97,6 +100,9 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
+        runtime.knowledge = build_knowledge(settings, db)
+        runtime.extras["knowledge_base"] = runtime.knowledge  # started and closed even if replaced
+        runtime.snippets = SnippetBook(db, runtime.knowledge.embedder)
         runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
@@ -133,10 +139,14 @@ class Runtime:
             leftovers = await messages.mark_streaming_incomplete(session)
         if leftovers:
             log.info("marked unfinished messages incomplete", extra={"count": leftovers})
+        if "knowledge_base" in self.extras:
+            await self.extras["knowledge_base"].start()
 
     async def close(self) -> None:
         if self.chat is not None:
             await self.chat.close()
+        if "knowledge_base" in self.extras:
+            await self.extras["knowledge_base"].close()
         await close_providers(self.providers)
         await self.revocations.close()
         await self.db.close()

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.websockets import WebSocketState
 
+from chatkiosk.api.bodies import parse_json
 from chatkiosk.auth.accounts import Principal
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
@@ -115,7 +116,7 @@ class _Socket:
     # --- revocation
 
     def on_revoked(self, login_id: str, reason: str) -> None:
-        if login_id == self.principal.login_id and not self.revoked.done():
+        if login_id in self.principal.revocation_ids and not self.revoked.done():
             self.revoked.set_result(reason)
 
     # --- the loop
@@ -161,9 +162,9 @@ class _Socket:
 
     async def _handle(self, raw: str) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self.send(error_frame(UserError("a frame must be a JSON object", code="invalid_json")))
+            frame = parse_json(raw)  # bad, too deep or not text: an error frame, the socket stays
+        except UserError as exc:
+            await self.send(error_frame(exc))
             return
         if not isinstance(frame, dict):
             await self.send(error_frame(UserError("a frame must be a JSON object", code="invalid_json")))
@@ -230,8 +231,8 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Principal | N
         await websocket.close(CLOSE_TOO_BIG, "frame too large")
         return None
     try:
-        frame = json.loads(raw)
-    except ValueError:
+        frame = parse_json(raw)
+    except UserError:
         frame = None
     token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
     if not isinstance(token, str) or not token or len(token) > 4096:
@@ -284,8 +285,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     unsubscribe = runtime.revocations.listen(socket.on_revoked)
     try:
         # A revocation between authenticate() and listen() would otherwise be missed.
-        if principal.login_id is not None and await runtime.revocations.is_revoked(principal.login_id):
-            socket.on_revoked(principal.login_id, "revoked")
+        if await runtime.revocations.is_revoked(*principal.revocation_ids):
+            socket.on_revoked(principal.revocation_ids[0], "revoked")
         else:
             await socket.send({"type": "ready", "user": {"id": principal.id, "username": principal.user.username}})
         await socket.run()
