@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from chatkiosk import __version__, web
 from chatkiosk.api import (
-    admin, agents, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, ops, snippets, ws,
+    admin, agents, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, ops, shop,
+    snippets, ws,
 )
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
@@ -45,8 +46,8 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.state.runtime = runtime
     errors.install(app)
     for router in (
-        ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, knowledge.router,
-        snippets.router, openai_compat.router, admin.router, guardrail_events.router, ws.router, web.router,
+        ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router,
+        knowledge.router, snippets.router, openai_compat.router, admin.router, guardrail_events.router, ws.router, web.router,
     ):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
