@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from chatkiosk import __version__, web
 from chatkiosk.api import (
-    admin, agents, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, ops, shop,
-    snippets, ws,
+    admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat,
+    ops, shop, snippets, ws,
 )
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     errors.install(app)
     for router in (
         ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router,
-        knowledge.router, snippets.router, openai_compat.router, admin.router, guardrail_events.router, ws.router, web.router,
+        attachments.router, knowledge.router, snippets.router, openai_compat.router, admin.router, guardrail_events.router,
+        ws.router, web.router,
     ):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
@@ -56,6 +57,9 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.add_middleware(
         RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes,
         # Uploads to the knowledge base may be larger than other bodies.
-        upload_limits={"/api/knowledge/documents": settings.knowledge_max_upload_bytes + 65_536},
+        upload_limits={
+            "/api/knowledge/documents": settings.knowledge_max_upload_bytes + 65_536,
+            "/api/shop/tickets/[^/]+/attachments": settings.attachment_max_bytes + 65_536,
+        },
     )
     return app

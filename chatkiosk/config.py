@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
     knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
 
+    # --- photos on support tickets (PNG, JPEG, WebP; re-encoded without metadata)
+    attachment_max_bytes: int = Field(8_000_000, ge=1024, description="bytes of one uploaded photo")
+    attachment_max_pixels: int = Field(40_000_000, ge=1, description="width × height of one photo")
+    attachments_per_ticket: int = Field(10, ge=1)
+
     # --- logging
     log_level: str = "INFO"
     log_json: bool = True
