@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- conversation expiry (off at 0): idle conversations are deleted by a background sweep
+    conversation_expiry_hours: float = Field(0, ge=0, description="hours without activity; 0 keeps conversations forever")
+    conversation_expiry_sweep_seconds: float = Field(300, gt=0, description="seconds between sweeps")
     # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
     web_search: Literal["searxng", "brave"] | None = None
     web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
