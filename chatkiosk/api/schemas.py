@@ -157,12 +157,14 @@ class ConversationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any]
+    # The running summary of history that fell out of the context window (None until then).
+    summary: str | None = None
 
     @classmethod
     def of(cls, conv: Any) -> ConversationPublic:
         return cls(
             id=conv.id, agent=conv.agent, title=conv.title, created_at=conv.created_at,
-            updated_at=conv.updated_at, metadata=conv.metadata_ or {},
+            updated_at=conv.updated_at, metadata=conv.metadata_ or {}, summary=conv.summary,
         )
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 from chatkiosk.agents.base import Agent
 from chatkiosk.agents.context import build_context
+from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
+from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext
 from chatkiosk.api.schemas import MessagePublic
@@ -260,7 +262,7 @@ class ChatService:
         conv: Any, rows: list[Message], ctx: ToolContext, progress: _Progress, started: float, guard: TurnGuard,
     ) -> None:
         """Run the agent loop on the context window (`rows`: the stored history, read at start)."""
-        policy = agent.context
+        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
         if conv is None:
             history, over, summary = guard.screen_history(list(request.history or []), stored=False), False, None
         else:
@@ -276,6 +278,7 @@ class ChatService:
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
             provider.count_tokens, summary=summary,
         )
+        context = await prepare_context(agent, ctx, context)  # llmpath: the agent's note (the kiosk's order)
         progress.truncated = truncated or over
         progress.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         options = request.options.to_generation(self.settings.default_max_tokens)
@@ -286,11 +289,12 @@ class ChatService:
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=getattr(self.services, "confirmations", None) if conv is not None else None,
             guard=guard,
+            stop_after_tools=agent.stop_after_tools,  # llmpath
         )
         answer = guard.answer()  # guardrails: the answer is filtered on its way to the user and the store
         final: str | None = None
         try:
-            async for event in run:
+            async for event in final_events(agent, ctx, run):  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if progress.first_token_at is None:
                         progress.first_token_at = time.perf_counter()
@@ -321,6 +325,8 @@ class ChatService:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             progress.usage = run.result.usage
             await run.aclose()
+            if progress.truncated and policy.summary:  # llmpath: fold the cut history into the summary
+                schedule_summary(self.db, provider, conv, rows, context)
 
     async def _record_tool(self, ctx: ToolContext, message_id: str | None, record: ToolCallRecord, progress: _Progress) -> None:
         progress.tool_calls.append(record.as_dict())

@@ -91,6 +91,7 @@ class Conversation(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     # A running summary of messages that fell out of the context window.
     summary: Mapped[str | None] = mapped_column(Text)
+    summary_through: Mapped[str | None] = mapped_column(String(40))  # newest message id it covers
     # Agent state that lives with the conversation (e.g. the kiosk's current order).
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
