@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chatkiosk.guard.policy import GuardPolicy
 from chatkiosk.llm.config import ProviderConfig
 from chatkiosk.llm.models import local_choice
 
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     agent_step_limit: int = Field(8, ge=1, le=64)
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
+
+    # --- guardrails per agent (`"*"`: every agent): see chatkiosk/guard/policy.py
+    guardrails: dict[str, GuardPolicy] = Field(default_factory=dict)
 
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None

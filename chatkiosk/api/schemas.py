@@ -183,7 +183,7 @@ class ConversationPublic(BaseModel):
         )
 
 
-MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error"]
+MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error", "blocked"]
 
 
 class MessagePublic(BaseModel):
@@ -196,12 +196,14 @@ class MessagePublic(BaseModel):
     tool_calls: list[Any] | None = None
     tool_call_id: str | None = None
     error: dict[str, Any] | None = None
+    guardrail: dict[str, Any] | None = Field(None, description="the guardrail that acted on it: `{check, action, source}`")
 
     @classmethod
     def of(cls, msg: Any) -> MessagePublic:
         return cls(
             id=msg.id, role=msg.role, content=msg.content, status=msg.status, created_at=msg.created_at,
             usage=msg.usage, tool_calls=msg.tool_calls, tool_call_id=msg.tool_call_id, error=msg.error,
+            guardrail=getattr(msg, "guardrail", None),
         )
 
 
