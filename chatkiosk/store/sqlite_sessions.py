@@ -2,17 +2,20 @@
 
 SQLite is a library, and a small indexed statement costs a few microseconds, less than the
 hop to a driver thread and back (aiosqlite makes one hop per statement, BEGIN, fetch, COMMIT
-and pool reset included: ~40 hops per stored turn). So sessions here run their statements
-on the event loop through plain `sqlite3`, and only what can wait on the disk or on another
-process's lock runs in one writer thread:
+and pool reset included: ~40 hops per stored turn; and a hop to a thread that needs the GIL
+while the loop is busy waits up to the interpreter's 5 ms switch interval). So sessions here
+run their statements on the event loop through plain `sqlite3`, and what can wait on the disk
+or on another process runs in one helper thread:
 
-- **Writes** share one connection and are grouped: the writer thread opens a batch
-  (`BEGIN IMMEDIATE`: this may wait for another process), every `write()` waiting then runs
-  its body on the loop as one SAVEPOINT (so a failing body rolls back alone, and its caller
-  gets the error at once), and when the last body is done the thread commits the batch — and
-  opens the next one in the same hop when writers are waiting. A burst of turns costs a
-  handful of commits and one hop each; a `write()` returns only after its batch committed, so
-  nothing acknowledged can be lost (WAL, `synchronous=NORMAL`: durable across a process kill).
+- **Writes** share one connection and are grouped (group commit): a batch opens with
+  `BEGIN IMMEDIATE` (tried at once; when another process holds the lock, it waits in the
+  thread instead of on the loop), every `write()` waiting then runs its body as one SAVEPOINT
+  (so a failing body rolls back alone), and when the last body is done the batch commits once.
+  Writers that arrive together share a commit; a `write()` returns only after its batch
+  committed, so nothing acknowledged can be lost (WAL with `synchronous=NORMAL`: a commit is
+  durable across a process kill and needs no fsync, so it does not block the loop).
+- **Checkpoints** (copying the WAL back into the database: the fsyncs) run in the thread on a
+  connection of their own every `CHECKPOINT_EVERY` commits, never in a writer's commit.
 - **Reads** take one of a few connections and run their transaction on the loop: no hop. In
   WAL mode a reader never waits for the writer.
 
@@ -24,6 +27,7 @@ suspending. A body that awaits something else (the network) still works: it keep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,12 +36,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import RootTransaction
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_MS = 30_000
-MAX_BATCH = 64  # writes per commit at most, so a batch's last writer does not wait too long
 READERS = 4
+CHECKPOINT_EVERY = 100  # commits
 
 
 class _Cursor(sqlite3.Cursor):
@@ -52,7 +57,11 @@ class _Connection(sqlite3.Connection):
 
 
 def sync_engine(path: str, *, immediate: bool) -> Engine:
-    """A plain-`sqlite3` engine on `path` with WAL, a busy timeout, foreign keys and our BEGIN."""
+    """A plain-`sqlite3` engine on `path` with WAL, foreign keys and our BEGIN.
+
+    The writer (`immediate`) never waits for a lock on the loop (busy timeout 0: see
+    `SqliteSessions._open_batch`) and leaves checkpoints to the helper thread.
+    """
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         poolclass=NullPool,
@@ -63,10 +72,13 @@ def sync_engine(path: str, *, immediate: bool) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if immediate:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -86,14 +98,12 @@ class _Batch:
     """Writers that commit together."""
 
     def __init__(self) -> None:
-        self.size = 0  # writers that joined
         self.members = 0  # writers that joined and have not finished their body
         self.opened = asyncio.Event()
         self.idle = asyncio.Event()
         self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def join(self) -> None:
-        self.size += 1
         self.members += 1
         self.idle.clear()
 
@@ -107,6 +117,7 @@ class SqliteSessions:
     """The write and read sessions of one SQLite file (see the module docstring)."""
 
     def __init__(self, path: str) -> None:
+        self.path = path
         self.write_engine = sync_engine(path, immediate=True)
         self.read_engine = sync_engine(path, immediate=False)
         self._executor: ThreadPoolExecutor | None = None
@@ -116,17 +127,19 @@ class SqliteSessions:
         self._open: _Batch | None = None  # accepting writers, bodies running
         self._next: _Batch | None = None  # writers waiting for the next batch
         self._driver: asyncio.Task[None] | None = None
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
         self._readers: list[Connection] = []
         self._idle_readers: asyncio.Queue[Connection] | None = None
 
     # --- writes
 
     def _join(self) -> _Batch:
-        batch = self._open
-        if batch is None or batch.size >= MAX_BATCH:
-            if self._next is None:
-                self._next = _Batch()
-            batch = self._next
+        # Writers that arrive while a batch runs form the next one: a batch is never held
+        # open for late arrivals, so under steady load each commit takes what queued meanwhile.
+        batch = self._next
+        if batch is None:
+            batch = self._next = _Batch()
         batch.join()
         if self._driver is None or self._driver.done():
             self._driver = asyncio.get_running_loop().create_task(self._drive(), name="sqlite-group-commit")
@@ -165,53 +178,77 @@ class SqliteSessions:
 
     async def _in_thread(self, fn: Callable[[], Any]) -> Any:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-helper")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    def _begin(self) -> None:
+    async def _open_batch(self) -> None:
+        """BEGIN IMMEDIATE: at once when the lock is free, else waiting for it in the thread."""
         if self._writer is None:
             self._writer = self.write_engine.connect()
-        self._transaction = self._writer.begin()
-
-    def _commit(self, begin_next: bool) -> BaseException | None:
-        """Commit the open batch (rolled back if the commit fails), then open the next one."""
-        assert self._transaction is not None
-        error: BaseException | None = None
+        writer = self._writer
         try:
-            self._transaction.commit()
-        except Exception as exc:  # the whole batch is lost: its writers get the error
-            error = exc
+            self._transaction = writer.begin()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            writer.rollback()
+
+        raw = writer.connection.dbapi_connection
+        assert raw is not None
+
+        def wait_for_lock() -> RootTransaction:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             try:
-                self._transaction.rollback()
-            except Exception:
-                pass
-        self._transaction = None
-        if begin_next:
-            self._begin()
-        return error
+                return writer.begin()
+            finally:
+                raw.execute("PRAGMA busy_timeout=0")
+
+        self._transaction = await self._in_thread(wait_for_lock)
+
+    def _commit(self) -> Exception | None:
+        """Commit the open batch (rolled back if the commit fails); the error, if any."""
+        assert self._transaction is not None
+        transaction, self._transaction = self._transaction, None
+        try:
+            transaction.commit()
+        except Exception as exc:  # the whole batch is lost: its writers get the error
+            with contextlib.suppress(Exception):
+                transaction.rollback()
+            return exc
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and (self._checkpoint is None or self._checkpoint.done()):
+            self._checkpoint = asyncio.ensure_future(self._in_thread(self._run_checkpoint))
+        return None
+
+    def _run_checkpoint(self) -> None:
+        """In the thread: copy what the WAL holds back into the database (PASSIVE: waits for nobody)."""
+        with contextlib.suppress(sqlite3.Error):
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                conn.close()
 
     async def _drive(self) -> None:
         """Open batches, wait for their bodies, commit them; until no writer waits."""
         batch: _Batch | None = None
         try:
             while True:
+                batch, self._next = self._next, None
                 if batch is None:
-                    batch, self._next = self._next, None
-                    if batch is None:
-                        return
-                    await self._in_thread(self._begin)
+                    return
+                await self._open_batch()
                 self._open = batch
                 batch.opened.set()
                 while batch.members:
                     await batch.idle.wait()
                 self._open = None
-                following, self._next = self._next, None
-                error = await self._in_thread(lambda: self._commit(following is not None))
+                error = self._commit()
                 if error is None:
                     batch.committed.set_result(None)
                 else:
                     batch.committed.set_exception(error)
-                batch = following
         except BaseException as exc:
             for pending in (batch, self._open, self._next):
                 if pending is not None and not pending.committed.done():
@@ -247,10 +284,11 @@ class SqliteSessions:
     async def close(self) -> None:
         """Let the last batch commit, then close the connections and the writer thread."""
         if self._driver is not None and not self._driver.done():
-            try:
+            with contextlib.suppress(Exception):
                 await self._driver
-            except Exception:
-                pass
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
         for conn in self._readers:
             conn.close()
         self._readers.clear()
