@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- conversation expiry (off at 0): idle conversations are deleted by a background sweep
+    conversation_expiry_hours: float = Field(0, ge=0, description="hours without activity; 0 keeps conversations forever")
+    conversation_expiry_sweep_seconds: float = Field(300, gt=0, description="seconds between sweeps")
     # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
     web_search: Literal["searxng", "brave"] | None = None
     web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
@@ -142,6 +145,11 @@ class Settings(BaseSettings):
     knowledge_embedding_dimension: int | None = Field(None, ge=1, le=8192)
     knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
     knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
+
+    # --- photos on support tickets (PNG, JPEG, WebP; re-encoded without metadata)
+    attachment_max_bytes: int = Field(8_000_000, ge=1024, description="bytes of one uploaded photo")
+    attachment_max_pixels: int = Field(40_000_000, ge=1, description="width × height of one photo")
+    attachments_per_ticket: int = Field(10, ge=1)
 
     # --- logging
     log_level: str = "INFO"

@@ -137,6 +137,8 @@ class ConversationCreate(Strict):
     agent: str = Field("assistant", min_length=1, max_length=64)
     title: str = Field("", max_length=200)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Start from one of your presets: the conversation takes its name (see /api/presets).
+    preset_id: str | None = Field(None, min_length=1, max_length=64)
 
     _meta = field_validator("metadata")(_check_metadata)
 

@@ -12,7 +12,7 @@ from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.llm.fake import ScriptedProvider
 from chatkiosk.store.db import Database
 from tests.web.browser import chromium, run_async, screenshot  # noqa: F401  (fixture)
-from tests.web.test_page import DESKTOP, PHONE, open_page, register, say, start, wait_answered  # noqa: F401
+from tests.web.test_page import PHONE, open_page, register, say, start, wait_answered  # noqa: F401  (open_page: fixture)
 
 
 @pytest.fixture

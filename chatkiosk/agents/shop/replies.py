@@ -176,6 +176,6 @@ def policy_reply(result: dict[str, Any], topic: str, lang: str) -> str:
         text = " ".join(str(hit["text"]).split())
         if len(text) > 400:
             text = text[:400].rsplit(" ", 1)[0] + " …"
-        heading = f" — {hit['heading']}" if hit.get("heading") else ""
+        heading = f" — {hit['heading']}" if hit.get("heading") and hit["heading"] != hit["document"] else ""
         lines.append(f"> {text}\n({TEXT[lang]['source']}: {hit['document']}{heading}, chunk {hit['chunk']})")
     return "\n".join(lines)
