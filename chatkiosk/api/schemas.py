@@ -157,16 +157,18 @@ class ConversationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any]
+    # The running summary of history that fell out of the context window (None until then).
+    summary: str | None = None
 
     @classmethod
     def of(cls, conv: Any) -> ConversationPublic:
         return cls(
             id=conv.id, agent=conv.agent, title=conv.title, created_at=conv.created_at,
-            updated_at=conv.updated_at, metadata=conv.metadata_ or {},
+            updated_at=conv.updated_at, metadata=conv.metadata_ or {}, summary=conv.summary,
         )
 
 
-MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error"]
+MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error", "blocked"]
 
 
 class MessagePublic(BaseModel):
@@ -179,12 +181,14 @@ class MessagePublic(BaseModel):
     tool_calls: list[Any] | None = None
     tool_call_id: str | None = None
     error: dict[str, Any] | None = None
+    guardrail: dict[str, Any] | None = Field(None, description="the guardrail that acted on it: `{check, action, source}`")
 
     @classmethod
     def of(cls, msg: Any) -> MessagePublic:
         return cls(
             id=msg.id, role=msg.role, content=msg.content, status=msg.status, created_at=msg.created_at,
             usage=msg.usage, tool_calls=msg.tool_calls, tool_call_id=msg.tool_call_id, error=msg.error,
+            guardrail=getattr(msg, "guardrail", None),
         )
 
 

@@ -121,6 +121,7 @@ export function explain(error, retryAfter) {
     const base = code === "too_many_streams" ? t("error.streams") : t("error.fast");
     return `${base} ${wait ? t("error.retry_in", { s: wait }) : t("error.retry")}`;
   }
+  if (code === "context_length_exceeded") return error.message || t("error.other");
   if (code === "upstream_timeout" || status === 504) return t("error.timeout");
   if (error.type === "upstream_error" || status === 502 || status === 503) return t("error.upstream");
   if (code === "generation_in_progress") return t("error.in_progress");
