@@ -18,6 +18,7 @@ from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
 from chatkiosk.agents.shop.routing import intent_routes
+from chatkiosk.agents.shop.attachments import TicketPhotos
 from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
@@ -56,6 +57,7 @@ class Runtime:
     confirmations: ConfirmationGate | None = None
     kiosk: KioskService | None = None
     shop: ShopService | None = None
+    ticket_photos: TicketPhotos | None = None
     # The knowledge base the tools and routes search (`chatkiosk.knowledge`).
     knowledge: KnowledgeBase | None = None
     snippets: SnippetBook | None = None
@@ -101,6 +103,10 @@ class Runtime:
         menu = load_menu(settings.kiosk_menu)
         runtime.kiosk = KioskService(db, menu)
         runtime.shop = ShopService(db)
+        runtime.ticket_photos = TicketPhotos(
+            db, runtime.shop, max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
+            per_ticket=settings.attachments_per_ticket,
+        )
         runtime.agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatkiosk.jsontypes import TextOrJsonInt
+
 OrderStatus = Literal["paid", "preparing", "shipped", "delivered", "cancelled"]
 IssueType = Literal["delivery", "damaged", "refund", "exchange", "other"]
 Priority = Literal["low", "normal", "high"]
@@ -31,8 +33,8 @@ class _Strict(BaseModel):
 class OrderItemIn(_Strict):
     sku: str | None = Field(None, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(ge=1, le=999)
-    unit_price: int = Field(ge=0, le=100_000_000, description="KRW")
+    quantity: TextOrJsonInt = Field(ge=1, le=999)
+    unit_price: TextOrJsonInt = Field(ge=0, le=100_000_000, description="KRW")
 
 
 class OrderIn(_Strict):
@@ -108,6 +110,24 @@ class AdminOrderPublic(OrderPublic):
         return cls(**OrderPublic.of(row).model_dump(), user_id=row.user_id)
 
 
+class AttachmentPublic(BaseModel):
+    id: str
+    ticket_id: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: datetime
+    url: str
+
+    @classmethod
+    def of(cls, row: Any) -> AttachmentPublic:
+        return cls(
+            id=row.id, ticket_id=row.ticket_id, content_type=row.content_type, size=row.size, width=row.width,
+            height=row.height, created_at=row.created_at, url=f"/api/shop/tickets/{row.ticket_id}/attachments/{row.id}",
+        )
+
+
 class TicketPublic(BaseModel):
     id: str
     order_id: str | None
@@ -118,6 +138,7 @@ class TicketPublic(BaseModel):
     resolution: str | None
     created_at: datetime
     resolved_at: datetime | None
+    attachments: list[AttachmentPublic] | None = Field(None, description="its photos (on GET /api/shop/tickets/{id})")
 
     @classmethod
     def of(cls, row: Any) -> TicketPublic:
