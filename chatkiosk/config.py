@@ -20,7 +20,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chatkiosk.guard.policy import GuardPolicy
 from chatkiosk.llm.config import ProviderConfig
+from chatkiosk.llm.models import local_choice
 
 # Values that must never protect a real deployment.
 _WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "chatkiosk"}
@@ -94,7 +96,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_OPENAI_API_KEY", "OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
-    local_model: bool = True
+    # The embedded model: true (the best one installed), false, a known name or a GGUF path.
+    local_model: bool | str = True
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)
@@ -115,9 +118,15 @@ class Settings(BaseSettings):
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
 
+    # --- guardrails per agent (`"*"`: every agent): see chatkiosk/guard/policy.py
+    guardrails: dict[str, GuardPolicy] = Field(default_factory=dict)
+
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- conversation expiry (off at 0): idle conversations are deleted by a background sweep
+    conversation_expiry_hours: float = Field(0, ge=0, description="hours without activity; 0 keeps conversations forever")
+    conversation_expiry_sweep_seconds: float = Field(300, gt=0, description="seconds between sweeps")
     # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
     web_search: Literal["searxng", "brave"] | None = None
     web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
@@ -200,8 +209,11 @@ class Settings(BaseSettings):
                 name="anthropic", kind="anthropic", base_url="https://api.anthropic.com", api_key=self.anthropic_api_key,
                 model=self.model or "claude-sonnet-4-5",
             ))
-        if self.local_model and "local" not in names:
-            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct"))
+        local = local_choice(self.local_model)
+        if local is not None and "local" not in names:
+            # It runs on this host's CPU: a long prompt on a busy machine may take a while before
+            # the first token, and retrying it would only start over (first_token_wait bounds it all).
+            configs.append(ProviderConfig(name="local", kind="local", model=local[0], model_path=local[1], first_token_timeout=90))
         return configs
 
     def provider_route(self) -> list[str]:

@@ -19,6 +19,7 @@ from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import ChatkioskError, NotFound
+from chatkiosk.jsontypes import JsonBool
 from chatkiosk.events import DeltaEvent, DoneEvent, Event, MessageEvent
 from chatkiosk.runtime import Runtime
 from chatkiosk.store import conversations, messages
@@ -30,7 +31,7 @@ SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "de
 
 class MessageCreate(Strict):
     content: str = Field(min_length=1, max_length=100_000)
-    stream: bool = False
+    stream: JsonBool = False
     options: TurnOptions = Field(default_factory=TurnOptions)
 
 

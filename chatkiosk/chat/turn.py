@@ -20,7 +20,9 @@ from typing import Any
 
 from chatkiosk.agents.base import Agent
 from chatkiosk.agents.context import build_context
+from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
+from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext
 from chatkiosk.api.schemas import MessagePublic
@@ -31,10 +33,11 @@ from chatkiosk.config import Settings
 from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.guard.limits import ChatLimits
+from chatkiosk.guard.pipeline import Guards, TurnGuard
 from chatkiosk.llm.base import Message as ChatMessage
 from chatkiosk.llm.base import Provider, Usage
 from chatkiosk.metrics import Metrics
-from chatkiosk.store import conversations, messages
+from chatkiosk.store import conversations, guardrail_events, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
 from chatkiosk.store.tables import Message, utcnow
@@ -71,6 +74,7 @@ class _Progress:
     truncated: bool = False
     prompt_estimate: int = 0  # tokens of the context sent, for when the upstream reports none
     estimated: bool = False
+    stored: str | None = None  # the text the store keeps, when it differs from what was shown (guardrails)
 
 
 def usage_dict(usage: Usage, *, truncated: bool = False, path: str = "llm", estimated: bool = False) -> dict[str, Any]:
@@ -107,6 +111,7 @@ class ChatService:
         self.services = services
         self.generations = Generations()
         self.relay: CancelRelay | None = None  # set by the runtime when Redis is configured
+        self.guards = Guards(settings.guardrails)
 
     # --- starting a turn
 
@@ -155,6 +160,8 @@ class ChatService:
                 "(metadata.conversation_id or the X-Conversation-Id header)",
                 code="conversation_required", param="metadata.conversation_id",
             )
+        guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
+        request.content = content = guard.screen_input(content)
         provider = self.provider_for(agent, request.options, content)
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         try:
@@ -164,7 +171,9 @@ class ChatService:
             raise
         try:
             if conv is not None:
-                user_msg = messages.build(conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
+                user_msg = messages.build(
+                    conversation_id=conv.id, user_id=request.user_id, role="user", content=content, guardrail=guard.guardrail("input"),
+                )
                 assistant = messages.build(
                     conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
                 )
@@ -173,6 +182,7 @@ class ChatService:
                     await conversations.touch(session, conv.id)
             else:
                 user_msg = _unstored(request.user_id, "user", content, "complete")
+                user_msg.guardrail = guard.guardrail("input")
                 assistant = _unstored(request.user_id, "assistant", "", "streaming")
         except BaseException:
             await self.limits.release(request.user_id, max_tokens, 0)
@@ -182,7 +192,7 @@ class ChatService:
         generation.publish(MessageEvent(MessagePublic.of(user_msg).model_dump(mode="json")))
         self.metrics.active_streams.inc()
         generation.task = asyncio.create_task(
-            self._run(generation, request, agent, provider, conv, rows, assistant, max_tokens)
+            self._run(generation, request, agent, provider, conv, rows, assistant, max_tokens, guard)
         )
         return generation
 
@@ -190,7 +200,7 @@ class ChatService:
 
     async def _run(
         self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, rows: list[Message], assistant: Message, reserved: int,
+        conv: Any, rows: list[Message], assistant: Message, reserved: int, guard: TurnGuard,
     ) -> None:
         progress = _Progress()
         started = time.perf_counter()
@@ -201,17 +211,22 @@ class ChatService:
         )
         try:
             try:
-                intercepted = await agent.try_intercept(ctx, request.content)
+                intercepted = None
+                if guard.blocked is not None:  # guardrails: refused without calling the model
+                    progress.path, progress.text = "guard", guard.refusal()
+                    generation.publish(DeltaEvent(progress.text))
+                else:
+                    intercepted = await agent.try_intercept(ctx, request.content)
                 if intercepted is not None:
                     progress.path = "rules"
                     for record in intercepted.tool_calls:
                         await self._record_tool(ctx, assistant.id, record, progress)
                         generation.publish(ToolCallEvent(record.id, record.name, record.arguments))
                         generation.publish(ToolResultEvent(record.id, record.name, record.result))
-                    progress.text = intercepted.reply
-                    generation.publish(DeltaEvent(intercepted.reply))
-                else:
-                    await self._generate(generation, request, agent, provider, conv, rows, ctx, progress, started)
+                    progress.stored, progress.text = intercepted.reply, guard.vault.unmask(intercepted.reply)
+                    generation.publish(DeltaEvent(progress.text))
+                elif guard.blocked is None:
+                    await self._generate(generation, request, agent, provider, conv, rows, ctx, progress, started, guard)
             except asyncio.CancelledError:
                 status = "cancelled"
             except AgentLimitExceeded as exc:
@@ -225,7 +240,9 @@ class ChatService:
             except Exception:  # a bug must still close the message; the log has the trace
                 log.exception("chat turn failed")
                 status, error = "error", ChatkioskError("the answer could not be generated")
-            await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started)
+            if guard.blocked is not None and status != "cancelled":
+                status, error = "blocked", None
+            await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started, guard)
         finally:
             self._ended(generation)
 
@@ -242,12 +259,12 @@ class ChatService:
 
     async def _generate(
         self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, rows: list[Message], ctx: ToolContext, progress: _Progress, started: float,
+        conv: Any, rows: list[Message], ctx: ToolContext, progress: _Progress, started: float, guard: TurnGuard,
     ) -> None:
         """Run the agent loop on the context window (`rows`: the stored history, read at start)."""
-        policy = agent.context
+        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
         if conv is None:
-            history, over, summary = list(request.history or []), False, None
+            history, over, summary = guard.screen_history(list(request.history or []), stored=False), False, None
         else:
             over = len(rows) > policy.history_window()
             history = [
@@ -256,10 +273,12 @@ class ChatService:
                 if m.role in ("user", "assistant") and m.content and m.status != "streaming"
             ]
             summary = conv.summary
+            guard.screen_history(history, stored=True)
         context, truncated = build_context(
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
             provider.count_tokens, summary=summary,
         )
+        context = await prepare_context(agent, ctx, context)  # llmpath: the agent's note (the kiosk's order)
         progress.truncated = truncated or over
         progress.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         options = request.options.to_generation(self.settings.default_max_tokens)
@@ -269,24 +288,45 @@ class ChatService:
             recorder=lambda record: self._record_tool(ctx, generation.message_id, record, progress),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=getattr(self.services, "confirmations", None) if conv is not None else None,
+            guard=guard,
+            stop_after_tools=agent.stop_after_tools,  # llmpath
         )
+        answer = guard.answer()  # guardrails: the answer is filtered on its way to the user and the store
+        final: str | None = None
         try:
-            async for event in run:
+            async for event in final_events(agent, ctx, run):  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if progress.first_token_at is None:
                         progress.first_token_at = time.perf_counter()
                         self.metrics.ttft.labels(agent.name).observe(progress.first_token_at - started)
-                    progress.text += event.text
-                    generation.publish(event)
+                    visible = answer.feed(event.text)
+                    if visible:
+                        progress.text += visible
+                        generation.publish(DeltaEvent(visible))
+                    if answer.blocked is not None:
+                        break
                 elif isinstance(event, (ToolCallEvent, ToolResultEvent)):
                     generation.publish(event)
                 elif isinstance(event, AgentResult):
                     self._absorb(progress, event)
-                    progress.text = event.text or progress.text
+                    final = event.text or None
+            tail = answer.finish()
+            if tail:
+                progress.text += tail
+                generation.publish(DeltaEvent(tail))
+            if final is not None and answer.blocked is None:
+                answer.replace(final)
+            if answer.blocked is not None and not progress.text:
+                generation.publish(DeltaEvent(answer.text))
+            progress.text, progress.stored = answer.text, answer.stored_text
         finally:
+            if progress.stored is None:  # failed mid-way: what was shown, in its stored form
+                progress.stored = "".join(answer.stored)
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             progress.usage = run.result.usage
             await run.aclose()
+            if progress.truncated and policy.summary:  # llmpath: fold the cut history into the summary
+                schedule_summary(self.db, provider, conv, rows, context)
 
     async def _record_tool(self, ctx: ToolContext, message_id: str | None, record: ToolCallRecord, progress: _Progress) -> None:
         progress.tool_calls.append(record.as_dict())
@@ -303,7 +343,7 @@ class ChatService:
 
     async def _finish(
         self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider, assistant: Message,
-        progress: _Progress, status: str, error: ChatkioskError | None, reserved: int, started: float,
+        progress: _Progress, status: str, error: ChatkioskError | None, reserved: int, started: float, guard: TurnGuard,
     ) -> None:
         if progress.path == "llm" and progress.usage.total_tokens == 0 and (progress.text or status != "complete"):
             # The upstream failed before reporting usage: count what was sent and received.
@@ -312,10 +352,17 @@ class ChatService:
             progress.estimated = True
         usage = usage_dict(progress.usage, truncated=progress.truncated, path=progress.path, estimated=progress.estimated)
         error_body = error.body()["error"] if error is not None else None
+        guardrail = guard.guardrail("tool", "output", "blocked")
+        events = guardrail_events.build(
+            guard.hits, user_id=request.user_id, agent=agent.name, conversation_id=request.conversation_id, message_id=assistant.id,
+        )
+        for hit in guard.hits:
+            self.metrics.guardrail_hits.labels(hit.check, hit.action).inc()
         # Shielded: a cancelled turn must still be stored as cancelled.
-        if request.stored:
-            await asyncio.shield(self._store_final(assistant.id, status, progress, usage, error_body))
+        if request.stored or events:
+            await asyncio.shield(self._store_final(assistant.id if request.stored else None, status, progress, usage, error_body, guardrail, events))
         assistant.status, assistant.content, assistant.usage = status, progress.text, usage
+        assistant.guardrail = guardrail
         assistant.tool_calls, assistant.error = (progress.tool_calls or None), error_body
         public = MessagePublic.of(assistant).model_dump(mode="json")
         if error is not None:
@@ -329,12 +376,17 @@ class ChatService:
         self.metrics.active_streams.dec()
         await asyncio.shield(self.limits.release(request.user_id, reserved, progress.usage.total_tokens))
 
-    async def _store_final(self, message_id: str, status: str, progress: _Progress, usage: dict, error: dict | None) -> None:
+    async def _store_final(
+        self, message_id: str | None, status: str, progress: _Progress, usage: dict, error: dict | None,
+        guardrail: dict | None, events: list,
+    ) -> None:
         async with self.db.write() as session:
-            await messages.finish(
-                session, message_id, status=status, content=progress.text, usage=usage,
-                tool_calls=progress.tool_calls or None, error=error,
-            )
+            if message_id is not None:
+                await messages.finish(
+                    session, message_id, status=status, content=progress.text if progress.stored is None else progress.stored,
+                    usage=usage, tool_calls=progress.tool_calls or None, error=error, guardrail=guardrail,
+                )
+            session.add_all(events)  # guardrail events of the turn, in the same transaction
 
     async def cancel(self, conversation_id: str, user_id: str) -> bool:
         """Stop the answer in flight in the user's conversation (NotFound when it is not theirs).
@@ -362,5 +414,5 @@ def _unstored(user_id: str, role: str, content: str, status: str) -> Message:
     now = utcnow()
     return Message(
         id=new_id("msg"), conversation_id="", user_id=user_id, role=role, content=content, status=status,
-        usage=None, tool_calls=None, tool_call_id=None, error=None, created_at=now, updated_at=now,
+        usage=None, tool_calls=None, tool_call_id=None, error=None, guardrail=None, created_at=now, updated_at=now,
     )
