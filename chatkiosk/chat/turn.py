@@ -1,43 +1,58 @@
-"""One chat turn, from the user's message to the stored answer.
+"""One chat turn, from the user's message to the stored answer: the one engine.
 
 The order of things is the contract: limits first; the user message is committed before the
-model is called; the assistant message is created `streaming` and finished in one transaction
-as `complete`, `incomplete` (upstream failed mid-way), `cancelled` (cancel or client gone) or
-`error`. Events go to a `Generation` that any number of subscribers can follow.
+model is called; the assistant message is created `streaming`, its text saved every few
+seconds while it streams, and finished in one write as `complete`, `incomplete` (upstream
+failed mid-way), `cancelled` (cancel or client gone) or `error`. Events go to a `Generation`:
+the requester's frames are relayed in the generating task, and anyone may follow its log.
 
-An ephemeral turn (no conversation: the OpenAI-compatible API without a binding) runs the
-same way on the messages the client sent, under the same limits and metrics, but stores
-nothing: no messages, no tool-call records, and no confirmations can be asked for.
+Three kinds of turn run the same way, under one lifecycle (chat/lifecycle.py: admission,
+accounting, metrics, release):
+- a stored turn: the user's text in a conversation, answered by its agent;
+- an ephemeral turn (no conversation: the OpenAI-compatible API without a binding): the same
+  on the messages the client sent, storing nothing (no messages, no tool-call records, and no
+  confirmations can be asked for);
+- a passthrough turn (chat/passthrough.py): no server tools, the upstream's own pieces as
+  events, nothing stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chatkiosk.agents.base import Agent
+from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import build_context
+from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
 from chatkiosk.agents.registry import AgentRegistry
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext
-from chatkiosk.api.schemas import MessagePublic
 from chatkiosk.chat.generations import Generation, Generations
+from chatkiosk.chat.lifecycle import Ledger, Lifecycle
 from chatkiosk.chat.options import TurnOptions
+from chatkiosk.chat.partial import PartialSaver
+from chatkiosk.chat.passthrough import AGENT_LABEL, Relayed, UpstreamCall, relay_upstream
 from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.config import Settings
 from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
-from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, MessageEvent, ToolCallEvent, ToolResultEvent
-from chatkiosk.guard.limits import ChatLimits
+from chatkiosk.events import (
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    MessageEvent,
+    PieceEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from chatkiosk.llm.base import Message as ChatMessage
-from chatkiosk.llm.base import Provider, Usage
-from chatkiosk.metrics import Metrics
+from chatkiosk.llm.base import Provider, StreamPiece, UsageReport
 from chatkiosk.store import conversations, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
-from chatkiosk.store.tables import Message, utcnow
+from chatkiosk.store.tables import Conversation, Message, utcnow
 
 log = logging.getLogger("chatkiosk.chat")
 
@@ -45,8 +60,9 @@ log = logging.getLogger("chatkiosk.chat")
 @dataclass(slots=True)
 class TurnRequest:
     """One turn: the user's text in a stored conversation, or (`conversation_id=None`) an
-    ephemeral turn of `agent` whose earlier messages are `history`, as the client sent them.
-    On a stored turn, `agent` (when given) must be the conversation's agent."""
+    ephemeral turn of `agent` whose earlier messages are `history`, as the client sent them,
+    or (`upstream`) a passthrough call. On a stored turn, `agent` (when given) must be the
+    conversation's agent."""
 
     user_id: str
     conversation_id: str | None
@@ -55,6 +71,7 @@ class TurnRequest:
     request_id: str | None = None
     agent: str | None = None
     history: list[ChatMessage] | None = None
+    upstream: UpstreamCall | None = None
 
     @property
     def stored(self) -> bool:
@@ -62,82 +79,90 @@ class TurnRequest:
 
 
 @dataclass(slots=True)
-class _Progress:
-    text: str = ""
-    usage: Usage = field(default_factory=Usage)
+class ChatDeps:
+    """What the engine runs on, built by the runtime."""
+
+    settings: Settings
+    db: Database
+    agents: AgentRegistry
+    providers: dict[str, Provider]
+    default_route: Provider | None
+    lifecycle: Lifecycle
+    tools: ToolDeps
+    confirmations: ConfirmationGate
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One turn being run: what it was asked, what it runs on, what it has said so far."""
+
+    request: TurnRequest
+    generation: Generation
+    ledger: Ledger
+    reserved: int
+    provider: Provider
+    agent: Agent | None = None  # None: passthrough
+    conv: Conversation | None = None
+    rows: list[Message] = field(default_factory=list)  # the stored history, read at start
+    assistant: Message | None = None
+    ctx: ToolContext | None = None
+    parts: list[str] = field(default_factory=list)  # the answer's text as it streamed
+    replaced: str | None = None  # the whole text, when a step's result replaced the streamed parts
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    first_token_at: float | None = None
-    path: str = "llm"
-    truncated: bool = False
-    prompt_estimate: int = 0  # tokens of the context sent, for when the upstream reports none
-    estimated: bool = False
+    finish: str = "stop"
+    saver: PartialSaver | None = None
 
-
-def usage_dict(usage: Usage, *, truncated: bool = False, path: str = "llm", estimated: bool = False) -> dict[str, Any]:
-    body = {
-        "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens, "context_truncated": truncated, "llm": path == "llm",
-    }
-    if estimated:
-        body["estimated"] = True
-    return body
+    @property
+    def text(self) -> str:
+        return self.replaced if self.replaced is not None else "".join(self.parts)
 
 
 class ChatService:
-    """Runs turns: validates, stores, calls the agent, publishes events."""
+    """Runs turns: validates, admits, stores, calls the agent or the upstream, publishes events."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        db: Database,
-        agents: AgentRegistry,
-        providers: dict[str, Provider],
-        default_route: Provider | None,
-        limits: ChatLimits,
-        metrics: Metrics,
-        services: Any,
-    ) -> None:
-        self.settings = settings
-        self.db = db
-        self.agents = agents
-        self.providers = providers
-        self.default_route = default_route
-        self.limits = limits
-        self.metrics = metrics
-        self.services = services
-        self.generations = Generations()
-        self.relay: CancelRelay | None = None  # set by the runtime when Redis is configured
+    def __init__(self, deps: ChatDeps, generations: Generations, relay: CancelRelay | None = None) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.generations = generations
+        self.relay = relay
 
     # --- starting a turn
 
     def provider_for(self, agent: Agent, options: TurnOptions) -> Provider:
         """The agent's provider, or the upstream model the client asked for where allowed."""
-        if options.model is not None:
-            if not agent.allow_model_override:
-                raise ValidationFailed(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed", param="options.model")
-        provider = self.providers.get(agent.provider) if agent.provider else self.default_route
+        if options.model is not None and not agent.allow_model_override:
+            raise ValidationFailed(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed", param="options.model")
+        provider = self.deps.providers.get(agent.provider) if agent.provider else self.deps.default_route
         if provider is None:
             raise ChatkioskError("no LLM provider is configured", code="no_provider")
         return provider
 
     async def start(self, request: TurnRequest) -> Generation:
-        """Check limits, store the user message, and start generating. 404/409/422/429 here."""
+        """Check, admit, store the user message, and start generating. 404/409/422/429 here."""
+        turn = await (self._passthrough(request) if request.upstream is not None else self._prepare(request))
+        turn.generation.task = asyncio.create_task(self._drive(turn))
+        try:
+            await turn.generation.wait_started()
+        except asyncio.CancelledError:
+            turn.generation.cancel()
+            raise
+        return turn.generation
+
+    async def _prepare(self, request: TurnRequest) -> _Turn:
         content = request.content
         if not content.strip():
             raise ValidationFailed("content must not be empty", param="content")
         if len(content) > self.settings.max_message_chars:
             raise ValidationFailed(f"content is longer than {self.settings.max_message_chars} characters", param="content")
-        max_tokens = request.options.max_tokens or self.settings.default_max_tokens
-        if max_tokens > self.settings.max_tokens_limit:
-            raise ValidationFailed(f"max_tokens is at most {self.settings.max_tokens_limit}", param="options.max_tokens")
+        reserved = self.deps.lifecycle.reservation(request.options.max_tokens)
         conv, rows = None, []
-        if request.stored:
-            async with self.db.read() as session:
+        if request.conversation_id is not None:
+            async with self.deps.db.read() as session:
                 conv = await conversations.get(session, request.conversation_id, request.user_id)
                 if conv is not None:
                     # The context window in the same transaction: one bounded index walk, the
                     # window plus one row to learn whether history was cut.
-                    window = self.agents.get(conv.agent).context.history_window()
+                    window = self.deps.agents.get(conv.agent).context.history_window()
                     rows = await messages.recent(session, conv.id, limit=window + 1)
             if conv is None:
                 raise NotFound("no such conversation")
@@ -145,7 +170,7 @@ class ChatService:
                 raise ValidationFailed(
                     f"this conversation is with the agent {conv.agent!r}, not {request.agent!r}", code="agent_mismatch", param="model"
                 )
-        agent = self.agents.get(conv.agent if conv is not None else request.agent or "")
+        agent = self.deps.agents.get(conv.agent if conv is not None else request.agent or "")
         if conv is None and agent.needs_conversation:
             raise UserError(
                 f"the {agent.name} agent keeps its state in a conversation: create one and bind the call to it "
@@ -154,102 +179,115 @@ class ChatService:
             )
         provider = self.provider_for(agent, request.options)
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
-        try:
-            await self.limits.admit(request.user_id, max_tokens)
-        except BaseException:
-            self._ended(generation)
-            raise
-        try:
-            if conv is not None:
-                user_msg = messages.build(conversation_id=conv.id, user_id=request.user_id, role="user", content=content)
-                assistant = messages.build(
-                    conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming"
-                )
-                async with self.db.write() as session:
-                    session.add_all([user_msg, assistant])  # one INSERT of both rows, flushed by the touch
-                    await conversations.touch(session, conv.id)
-            else:
-                user_msg = _unstored(request.user_id, "user", content, "complete")
-                assistant = _unstored(request.user_id, "assistant", "", "streaming")
-        except BaseException:
-            await self.limits.release(request.user_id, max_tokens, 0)
-            self._ended(generation)
-            raise
-        generation.message_id = assistant.id
-        generation.publish(MessageEvent(MessagePublic.of(user_msg).model_dump(mode="json")))
-        self.metrics.active_streams.inc()
-        generation.task = asyncio.create_task(
-            self._run(generation, request, agent, provider, conv, rows, assistant, max_tokens)
-        )
-        return generation
+        ledger = Ledger(agent.name, provider.name, provider.count_tokens)
+        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows)
+
+    async def _passthrough(self, request: TurnRequest) -> _Turn:
+        assert request.upstream is not None
+        reserved = self.deps.lifecycle.reservation(request.options.max_tokens)
+        target = request.upstream.target
+        ledger = Ledger(AGENT_LABEL, target.provider_name, target.provider.count_tokens)
+        return _Turn(request, Generation("", request.user_id), ledger, reserved, target.provider)
 
     # --- running it
 
-    async def _run(
-        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, rows: list[Message], assistant: Message, reserved: int,
-    ) -> None:
-        progress = _Progress()
-        started = time.perf_counter()
-        status, error = "complete", None
-        ctx = ToolContext(
-            user_id=request.user_id, conversation_id=conv.id if conv is not None else None, agent=agent.name,
-            services=self.services, state=dict(conv.state or {}) if conv is not None else {}, request_id=request.request_id,
-        )
+    async def _drive(self, turn: _Turn) -> None:
+        generation, lifecycle = turn.generation, self.deps.lifecycle
         try:
-            try:
-                intercepted = await agent.try_intercept(ctx, request.content)
-                if intercepted is not None:
-                    progress.path = "rules"
-                    for record in intercepted.tool_calls:
-                        await self._record_tool(ctx, assistant.id, record, progress)
-                        generation.publish(ToolCallEvent(record.id, record.name, record.arguments))
-                        generation.publish(ToolResultEvent(record.id, record.name, record.result))
-                    progress.text = intercepted.reply
-                    generation.publish(DeltaEvent(intercepted.reply))
-                else:
-                    await self._generate(generation, request, agent, provider, conv, rows, ctx, progress, started)
-            except asyncio.CancelledError:
-                status = "cancelled"
-            except AgentLimitExceeded as exc:
-                self._absorb(progress, exc.result)
-                status, error = "error", exc
-            except UpstreamError as exc:
-                self.metrics.upstream_errors.labels(getattr(provider, "name", "?"), exc.code).inc()
-                status, error = ("incomplete" if progress.text else "error"), exc
-            except ChatkioskError as exc:
-                status, error = "error", exc
-            except Exception:  # a bug must still close the message; the log has the trace
+            async with lifecycle.admitted(turn.request.user_id, turn.reserved, turn.ledger):
+                await self._open(turn)
+                lifecycle.on(turn.ledger)
+                generation.started()
+                error = await self._answer(turn)
+                await self._close(turn, error)
+        except BaseException as exc:  # refused before it started: `start` raises it
+            generation.started(exc)
+            if not isinstance(exc, (ChatkioskError, asyncio.CancelledError)):
                 log.exception("chat turn failed")
-                status, error = "error", ChatkioskError("the answer could not be generated")
-            await self._finish(generation, request, agent, provider, assistant, progress, status, error, reserved, started)
         finally:
-            self._ended(generation)
-
-    def _ended(self, generation: Generation) -> None:
-        if generation.conversation_id:
             self.generations.ended(generation)
-        else:  # ephemeral: never registered, nothing to re-join
-            generation.finish()
 
-    def _absorb(self, progress: _Progress, result: AgentResult) -> None:
-        progress.usage = result.usage
-        if result.text and not progress.text:
-            progress.text = result.text
+    async def _open(self, turn: _Turn) -> None:
+        """Store the user message and the `streaming` assistant message (one transaction)."""
+        request, conv = turn.request, turn.conv
+        if conv is not None:
+            user_msg = messages.build(conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content)
+            assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
+            async with self.deps.db.write() as session:
+                session.add_all([user_msg, assistant])  # one INSERT of both rows, flushed by the touch
+                await conversations.touch(session, conv.id)
+            turn.saver = PartialSaver(self.deps.db, assistant.id)
+        else:
+            user_msg = _unstored(request.user_id, "user", request.content, "complete")
+            assistant = _unstored(request.user_id, "assistant", "", "streaming")
+        turn.assistant = assistant
+        turn.generation.message_id = assistant.id
+        if turn.agent is not None:
+            turn.ctx = ToolContext(
+                user_id=request.user_id, conversation_id=conv.id if conv is not None else None, agent=turn.agent.name,
+                deps=self.deps.tools, state=dict(conv.state or {}) if conv is not None else {}, request_id=request.request_id,
+            )
+            await turn.generation.publish(MessageEvent(user_msg))
 
-    async def _generate(
-        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider,
-        conv: Any, rows: list[Message], ctx: ToolContext, progress: _Progress, started: float,
-    ) -> None:
-        """Run the agent loop on the context window (`rows`: the stored history, read at start)."""
+    async def _answer(self, turn: _Turn) -> ChatkioskError | None:
+        """Run the turn to its end; its status goes to the ledger, its failure is returned."""
+        ledger = turn.ledger
+        try:
+            if turn.request.upstream is not None:
+                await self._relay(turn)
+            elif not await self._intercepted(turn):
+                await self._generate(turn)
+        except asyncio.CancelledError:
+            ledger.status = "cancelled"
+        except AgentLimitExceeded as exc:
+            self._absorb(turn, exc.result)
+            ledger.status = "error"
+            return exc
+        except UpstreamError as exc:
+            self.deps.lifecycle.upstream_failed(ledger, exc)
+            ledger.status = "incomplete" if turn.text else "error"
+            return exc
+        except ChatkioskError as exc:
+            ledger.status = "error"
+            return exc
+        except Exception:  # a bug must still close the message; the log has the trace
+            log.exception("chat turn failed")
+            ledger.status = "error"
+            return ChatkioskError("the answer could not be generated")
+        return None
+
+    async def _intercepted(self, turn: _Turn) -> bool:
+        """The agent's own answer without the LLM (the kiosk's parser), when it has one."""
+        assert turn.agent is not None and turn.ctx is not None
+        intercepted = await turn.agent.try_intercept(turn.ctx, turn.request.content)
+        if intercepted is None:
+            return False
+        turn.ledger.path = "rules"
+        for record in intercepted.tool_calls:
+            await self._record_tool(turn, record)
+            await turn.generation.publish(ToolCallEvent(record.id, record.name, record.arguments))
+            await turn.generation.publish(ToolResultEvent(record.id, record.name, record.result))
+        turn.parts.append(intercepted.reply)
+        await turn.generation.publish(DeltaEvent(intercepted.reply))
+        return True
+
+    def _absorb(self, turn: _Turn, result: AgentResult) -> None:
+        turn.ledger.report(result.usage)
+        if result.text and not turn.text:
+            turn.replaced = result.text
+
+    async def _generate(self, turn: _Turn) -> None:
+        """Run the agent loop on the context window (the stored history read at start)."""
+        agent, conv, request, provider = turn.agent, turn.conv, turn.request, turn.provider
+        assert agent is not None and turn.ctx is not None
         policy = agent.context
         if conv is None:
             history, over, summary = list(request.history or []), False, None
         else:
-            over = len(rows) > policy.history_window()
+            over = len(turn.rows) > policy.history_window()
             history = [
                 {"role": m.role, "content": m.content}
-                for m in rows[-policy.history_window():]
+                for m in turn.rows[-policy.history_window():]
                 if m.role in ("user", "assistant") and m.content and m.status != "streaming"
             ]
             summary = conv.summary
@@ -257,88 +295,118 @@ class ChatService:
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
             provider.count_tokens, summary=summary,
         )
-        progress.truncated = truncated or over
-        progress.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
-        options = request.options.to_generation(self.settings.default_max_tokens)
+        turn.ledger.truncated = truncated or over
+        turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
-            provider, context, ctx, agent.tools, options=options, step_limit=agent.step_limit,
-            token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
-            recorder=lambda record: self._record_tool(ctx, generation.message_id, record, progress),
+            provider, context, turn.ctx, agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
+            step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
+            recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
-            confirmations=getattr(self.services, "confirmations", None) if conv is not None else None,
+            confirmations=self.deps.confirmations if conv is not None else None,
         )
+        publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         try:
             async for event in run:
                 if isinstance(event, DeltaEvent):
-                    if progress.first_token_at is None:
-                        progress.first_token_at = time.perf_counter()
-                        self.metrics.ttft.labels(agent.name).observe(progress.first_token_at - started)
-                    progress.text += event.text
-                    generation.publish(event)
+                    if turn.ledger.first_token_at is None:
+                        lifecycle.first_token(turn.ledger)
+                    turn.parts.append(event.text)
+                    await publish(event)
+                    if turn.saver is not None:
+                        turn.saver.note(turn.parts)
                 elif isinstance(event, (ToolCallEvent, ToolResultEvent)):
-                    generation.publish(event)
+                    await publish(event)
                 elif isinstance(event, AgentResult):
-                    self._absorb(progress, event)
-                    progress.text = event.text or progress.text
+                    self._absorb(turn, event)
+                    if event.text:
+                        turn.replaced = event.text
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
-            progress.usage = run.result.usage
+            turn.ledger.report(run.result.usage)
             await run.aclose()
 
-    async def _record_tool(self, ctx: ToolContext, message_id: str | None, record: ToolCallRecord, progress: _Progress) -> None:
-        progress.tool_calls.append(record.as_dict())
-        self.metrics.tool_calls.labels(ctx.agent, record.name, record.status).inc()
-        if ctx.conversation_id is None:
+    async def _relay(self, turn: _Turn) -> None:
+        """A passthrough turn: the upstream's pieces, published as they come."""
+        call = turn.request.upstream
+        assert call is not None
+        ledger, lifecycle, publish = turn.ledger, self.deps.lifecycle, turn.generation.publish
+        ledger.prompt_estimate = sum(turn.provider.count_tokens(str(m.get("content") or "")) for m in call.messages)
+        options = turn.request.options.to_generation(self.settings.default_max_tokens)
+        options = replace(options, model=call.target.model, max_tokens=turn.reserved)
+        relayed = Relayed(turn.parts, [])
+
+        async def piece(p: StreamPiece) -> None:
+            if ledger.first_token_at is None:
+                lifecycle.first_token(ledger)
+            if isinstance(p, UsageReport):
+                ledger.report(p.usage)
+            await publish(PieceEvent(p))
+
+        try:
+            await relay_upstream(call, options, piece, relayed)
+        finally:
+            turn.finish = relayed.finish
+            ledger.text = "".join(relayed.produced)
+
+    async def _record_tool(self, turn: _Turn, record: ToolCallRecord) -> None:
+        assert turn.ctx is not None and turn.assistant is not None
+        turn.tool_calls.append(record.as_dict())
+        self.deps.lifecycle.metrics.tool_calls.labels(turn.ctx.agent, record.name, record.status).inc()
+        if turn.conv is None:
             return  # ephemeral: the record lives only in the answer
         arguments = record.arguments if isinstance(record.arguments, dict) else {"raw": record.arguments}
-        async with self.db.write() as session:
+        async with self.deps.db.write() as session:
             await messages.add_tool_call(
-                session, call_id=record.id, message_id=message_id, conversation_id=ctx.conversation_id,
-                user_id=ctx.user_id, name=record.name, arguments=arguments, result=record.result,
+                session, call_id=record.id, message_id=turn.assistant.id, conversation_id=turn.conv.id,
+                user_id=turn.request.user_id, name=record.name, arguments=arguments, result=record.result,
                 status=record.status, duration_ms=record.duration_ms,
             )
 
-    async def _finish(
-        self, generation: Generation, request: TurnRequest, agent: Agent, provider: Provider, assistant: Message,
-        progress: _Progress, status: str, error: ChatkioskError | None, reserved: int, started: float,
-    ) -> None:
-        if progress.path == "llm" and progress.usage.total_tokens == 0 and (progress.text or status != "complete"):
-            # The upstream failed before reporting usage: count what was sent and received.
-            completion = provider.count_tokens(progress.text) if progress.text else 0
-            progress.usage = Usage(progress.prompt_estimate, completion)
-            progress.estimated = True
-        usage = usage_dict(progress.usage, truncated=progress.truncated, path=progress.path, estimated=progress.estimated)
-        error_body = error.body()["error"] if error is not None else None
-        # Shielded: a cancelled turn must still be stored as cancelled.
-        if request.stored:
-            await asyncio.shield(self._store_final(assistant.id, status, progress, usage, error_body))
-        assistant.status, assistant.content, assistant.usage = status, progress.text, usage
-        assistant.tool_calls, assistant.error = (progress.tool_calls or None), error_body
-        public = MessagePublic.of(assistant).model_dump(mode="json")
-        if error is not None:
-            generation.error = error
-            generation.publish(ErrorEvent(error_body))
-        generation.publish(DoneEvent(public, usage))
-        provider_name = getattr(provider, "name", "?")
-        self.metrics.tokens.labels("in", provider_name).inc(progress.usage.prompt_tokens)
-        self.metrics.tokens.labels("out", provider_name).inc(progress.usage.completion_tokens)
-        self.metrics.turns.labels(agent.name, progress.path, status).inc()
-        self.metrics.active_streams.dec()
-        await asyncio.shield(self.limits.release(request.user_id, reserved, progress.usage.total_tokens))
+    async def _close(self, turn: _Turn, error: ChatkioskError | None) -> None:
+        """Publish the end and store the final message: the write runs beside the done frame,
+        not before it, and the generation ends (and the slot is freed) once it is stored."""
+        ledger, assistant = turn.ledger, turn.assistant
+        assert assistant is not None
+        if turn.request.upstream is None:
+            ledger.text = turn.text
+        usage = ledger.usage()
+        assistant.status, assistant.content, assistant.usage = ledger.status, turn.text, usage.as_dict()
+        assistant.tool_calls = turn.tool_calls or None
+        assistant.error = error.body()["error"] if error is not None else None
+        write = asyncio.ensure_future(self._store_final(turn)) if turn.conv is not None else None
+        try:
+            if error is not None:
+                await turn.generation.publish(ErrorEvent(error))
+            await turn.generation.publish(DoneEvent(assistant, usage, turn.finish))
+        finally:
+            if write is not None:
+                await asyncio.shield(write)  # a cancelled turn must still be stored as cancelled
 
-    async def _store_final(self, message_id: str, status: str, progress: _Progress, usage: dict, error: dict | None) -> None:
-        async with self.db.write() as session:
+    async def _store_final(self, turn: _Turn) -> None:
+        assistant = turn.assistant
+        assert assistant is not None
+        if turn.saver is not None:
+            await turn.saver.close()  # a partial save in flight lands before the final one
+        async with self.deps.db.write() as session:
             await messages.finish(
-                session, message_id, status=status, content=progress.text, usage=usage,
-                tool_calls=progress.tool_calls or None, error=error,
+                session, assistant.id, status=assistant.status, content=assistant.content, usage=assistant.usage,
+                tool_calls=assistant.tool_calls, error=assistant.error,
             )
+
+    # --- from outside
+
+    async def settled(self, conversation_id: str, user_id: str) -> None:
+        """Wait until the answer that ended in the conversation (its done event sent) is stored."""
+        generation = self.generations.get(conversation_id, user_id)
+        if generation is not None and generation.done is not None:
+            await generation.wait()
 
     async def cancel(self, conversation_id: str, user_id: str) -> bool:
         """Stop the answer in flight in the user's conversation (NotFound when it is not theirs).
 
         Here when this worker runs it; otherwise relayed to the other workers (True: asked).
         """
-        async with self.db.read() as session:
+        async with self.deps.db.read() as session:
             if await conversations.get(session, conversation_id, user_id) is None:
                 raise NotFound("no such conversation")
         if self.generations.cancel(conversation_id, user_id):
@@ -349,6 +417,7 @@ class ChatService:
         return False
 
     async def close(self) -> None:
+        """Stop relaying cancels and end every generation (each stores its end)."""
         if self.relay is not None:
             await self.relay.close()
         await self.generations.close()

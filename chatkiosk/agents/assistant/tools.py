@@ -158,7 +158,7 @@ async def knowledge_search(
         query: What to look for, in the user's words.
         top_k: How many passages to return (1-20).
     """
-    knowledge = getattr(ctx.services, "knowledge", None)
+    knowledge = ctx.deps.knowledge
     if knowledge is None:
         return {"results": [], "message": "no knowledge base is configured on this server"}
     # The user comes from the context, so retrieval only sees documents this user may read.

@@ -15,12 +15,13 @@ from typing import Any
 from chatkiosk.agents.base import Agent, InterceptResult
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import Tool, ToolCallRecord, ToolContext, ToolRegistry, tool_from_model
+from chatkiosk.errors import ToolError
 
 from .commands import COMMANDS, CommandResult
 from .menu import Menu
 from .parser import Parser
 from .reply import compose_reply
-from .service import AGENT
+from .service import AGENT, KioskService
 
 DESCRIPTION = "A burger-shop counter: order food in Korean, English or Chinese, by chat or by tapping."
 
@@ -51,13 +52,20 @@ def _result(result: CommandResult, counter: Any) -> dict[str, Any]:
     return body
 
 
+def _service(ctx: ToolContext) -> KioskService:
+    if ctx.deps.kiosk is None:
+        raise ToolError("the kiosk is not available on this server", code="kiosk_unavailable")
+    return ctx.deps.kiosk
+
+
 def _command_tool(name: str) -> Tool:
     command = COMMANDS[name]
 
     async def run(ctx: ToolContext, **arguments: Any) -> dict[str, Any]:
-        counter = await ctx.services.kiosk.run(ctx.conversation_id, ctx.user_id, [(name, arguments)])
+        service = _service(ctx)
+        counter = await service.run(ctx.conversation_id, ctx.user_id, [(name, arguments)])
         body = _result(counter.results[0], counter)
-        body["order"] = counter.order.to_public(ctx.services.kiosk.menu, counter.lang)
+        body["order"] = counter.order.to_public(service.menu, counter.lang)
         return body
 
     return tool_from_model(
@@ -81,7 +89,7 @@ def build_kiosk(
     parser = Parser(menu)
 
     async def intercept(ctx: ToolContext, text: str) -> InterceptResult | None:
-        service = ctx.services.kiosk
+        service = _service(ctx)
         order, lang = await service.current(ctx.conversation_id, ctx.user_id)
         parsed = parser.parse(text, order, lang_hint=lang)
         if not parsed.understood:
