@@ -15,9 +15,9 @@ def run(tmp_path, *args, stdin: str = "") -> subprocess.CompletedProcess:
 
 def test_upgrade_add_user_and_key(tmp_path):
     assert run(tmp_path, "db", "upgrade").returncode == 0
-    r = run(tmp_path, "user", "add", "root", "--admin", stdin="very-secret-pass\n")
-    assert r.returncode == 0 and "created admin root" in r.stdout
-    r = run(tmp_path, "key", "create", "root")
+    r = run(tmp_path, "user", "add", "ops-lead", "--admin", stdin="very-secret-pass\n")
+    assert r.returncode == 0 and "created admin ops-lead" in r.stdout
+    r = run(tmp_path, "key", "create", "ops-lead")
     assert r.returncode == 0 and r.stdout.strip().startswith("ck-")
 
 
@@ -28,6 +28,13 @@ def test_errors_are_one_line_without_traceback(tmp_path):
         assert r.returncode != 0
         assert "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_user_add_refuses_reserved_names(tmp_path):
+    """Issue 13 item 16: the CLI shares registration's username rule."""
+    run(tmp_path, "db", "upgrade")
+    r = run(tmp_path, "user", "add", "root", "--admin", stdin="very-secret-pass\n")
+    assert r.returncode != 0 and "reserved" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_bad_setting_is_one_line(tmp_path):

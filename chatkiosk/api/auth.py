@@ -23,6 +23,12 @@ from chatkiosk.store import users
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
+def client_address(request: Request) -> str:
+    """The peer's address as the server sees it (uvicorn's `--forwarded-allow-ips` decides
+    whether a proxy's `X-Forwarded-For` counts); never a header the client sets itself."""
+    return request.client.host if request.client else ""
+
+
 def _pair(pair: TokenPair) -> TokenPairOut:
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
@@ -38,7 +44,7 @@ async def register(body: RegisterRequest, runtime: RuntimeDep) -> UserPublic:
 async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> TokenPairOut:
     """Sign in; answers an access and a refresh token."""
     device = request.headers.get("user-agent", "")[:200]
-    return _pair(await runtime.accounts.login(body.username, body.password, device))
+    return _pair(await runtime.accounts.login(body.username, body.password, device, client_address(request)))
 
 
 @router.post("/refresh", responses=errors(400, 401, 413, 422))
@@ -74,10 +80,11 @@ async def update_me(body: UserUpdate, principal: CurrentUser, runtime: RuntimeDe
     return public
 
 
-@router.post("/password", status_code=204, responses=errors(401, 413, 422))
-async def change_password(body: PasswordChange, principal: CurrentUser, runtime: RuntimeDep) -> Response:
-    """Change your password; every login of yours ends and must sign in again."""
-    await runtime.accounts.change_password(principal, body.current_password, body.new_password)
+@router.post("/password", status_code=204, responses=errors(401, 413, 422, 429))
+async def change_password(body: PasswordChange, request: Request, principal: CurrentUser, runtime: RuntimeDep) -> Response:
+    """Change your password; every login of yours ends and must sign in again. Wrong current
+    passwords are throttled like sign-ins (429)."""
+    await runtime.accounts.change_password(principal, body.current_password, body.new_password, client_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -7,6 +7,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from chatkiosk.auth.usernames import USERNAME_PATTERN
+
 T = TypeVar("T")
 
 
@@ -38,8 +40,6 @@ class ListPage(BaseModel, Generic[T]):
 
 
 # --- accounts
-
-USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 
 
 class RegisterRequest(Strict):

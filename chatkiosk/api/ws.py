@@ -122,7 +122,7 @@ class _Socket:
     # --- revocation
 
     def on_revoked(self, login_id: str, reason: str) -> None:
-        if login_id == self.principal.login_id and not self.revoked.done():
+        if login_id in self.principal.revocation_ids and not self.revoked.done():
             self.revoked.set_result(reason)
 
     # --- the loop
@@ -291,8 +291,8 @@ async def chat_socket(websocket: WebSocket) -> None:
     unsubscribe = runtime.revocations.listen(socket.on_revoked)
     try:
         # A revocation between authenticate() and listen() would otherwise be missed.
-        if principal.login_id is not None and await runtime.revocations.is_revoked(principal.login_id):
-            socket.on_revoked(principal.login_id, "revoked")
+        if await runtime.revocations.is_revoked(*principal.revocation_ids):
+            socket.on_revoked(principal.revocation_ids[0], "revoked")
         else:
             await socket.send({"type": "ready", "user": {"id": principal.id, "username": principal.user.username}})
         await socket.run()

@@ -13,39 +13,22 @@ from datetime import UTC, datetime, timedelta
 
 from chatkiosk.auth import api_keys as keygen
 from chatkiosk.auth.passwords import PasswordHasher, check_strength
+from chatkiosk.auth.principals import MARKER_SECONDS, Principal, PrincipalCache
 from chatkiosk.auth.revocation import RevocationList
 from chatkiosk.auth.tokens import TokenService, looks_like_jwt
+from chatkiosk.auth.usernames import check_username
 from chatkiosk.config import Settings
-from chatkiosk.errors import Conflict, NotAuthenticated, NotFound, RateLimited
+from chatkiosk.errors import Conflict, NotAuthenticated, NotFound
 from chatkiosk.guard.counters import Counters
+from chatkiosk.guard.sign_in import SignInThrottle, ThrottlePolicy
 from chatkiosk.store import api_keys, logins, users
 from chatkiosk.store.db import Database
 from chatkiosk.store.tables import ApiKey, Login, User
 
 _BAD_LOGIN = "invalid username or password"
 _TOUCH_EVERY = 60.0  # seconds between `last_used_at` writes for one login
-# A JWT request reuses its user row for this long. Safe: everything that must end a login at
-# once (logout, password change, disable, refresh reuse) also puts it on the revocation list,
-# which is checked on every request before this cache.
-_USER_CACHE_SECONDS = 5.0
-_USER_CACHE_SIZE = 10_000
 
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: the user, and the login or API key that proved it."""
-
-    user: User
-    login_id: str | None = None
-    api_key_id: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self.user.id
-
-    @property
-    def is_admin(self) -> bool:
-        return self.user.role == "admin"
+__all__ = ["Accounts", "Principal", "TokenPair"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +60,19 @@ class Accounts:
         self.revocations = revocations
         self._key_secret = key_secret
         self._touched: dict[str, float] = {}
-        self._users: dict[str, tuple[float, User]] = {}
+        self.cache = PrincipalCache()
+        # Any revocation, on any worker, drops the rows cached for it here.
+        revocations.listen(self.cache.forget)
+        self.throttle = SignInThrottle(
+            counters,
+            ThrottlePolicy(settings.login_max_failures, settings.login_failure_window, settings.login_lockout),
+        )
 
     # --- accounts
 
     async def register(self, username: str, password: str, email: str | None, role: str = "user") -> User:
+        """Create an account (the API's register and the CLI's `user add`)."""
+        check_username(username)
         check_strength(password)
         # Hash before looking the name up, so a taken name answers in the same time.
         password_hash = await self.hasher.hash(password)
@@ -90,10 +81,19 @@ class Accounts:
                 raise Conflict("this username is taken", code="username_taken", param="username")
             return await users.create(session, username=username, password_hash=password_hash, email=email, role=role)
 
-    async def change_password(self, principal: Principal, current: str, new: str) -> None:
-        """Set a new password; every login of the user stops working at once."""
-        if not await self.hasher.verify(principal.user.password_hash, current):
+    async def change_password(self, principal: Principal, current: str, new: str, client: str = "") -> None:
+        """Set a new password; every login of the user stops working at once.
+
+        Wrong current passwords are throttled like sign-ins, so a stolen access token is not
+        enough to guess the password.
+        """
+        await self.throttle.check("password", principal.id, client)
+        async with self.db.read() as session:
+            stored = await users.get(session, principal.id)
+        if stored is None or not await self.hasher.verify(stored.password_hash, current):
+            await self.throttle.failed("password", principal.id, client)
             raise NotAuthenticated("current password is wrong", code="invalid_credentials")
+        await self.throttle.succeeded("password", principal.id, client)
         check_strength(new)
         new_hash = await self.hasher.hash(new)
         async with self.db.write() as session:
@@ -114,25 +114,25 @@ class Accounts:
             revoked = await logins.revoke_all_for_user(session, user.id, "disabled") if disabled else []
         self.forget_user(user_id)
         await self._announce(revoked, "disabled")
+        if disabled:  # ends the user's API keys, and their sockets, on every worker
+            await self.revocations.revoke(user_id, "disabled", MARKER_SECONDS)
+        else:
+            await self.revocations.lift(user_id)
         return user
 
     # --- logins
 
-    async def login(self, username: str, password: str, device: str) -> TokenPair:
-        throttle_key = "login:" + username.lower()
-        blocked = await self.counters.blocked_for(throttle_key)
-        if blocked > 0:
-            raise RateLimited("too many failed sign-ins; try again later", retry_after=blocked, code="login_throttled")
+    async def login(self, username: str, password: str, device: str, client: str = "") -> TokenPair:
+        """Sign in from `client` (its address): throttled per account and address (guard/sign_in.py)."""
+        await self.throttle.check("login", username, client)
         async with self.db.read() as session:
             user = await users.by_username(session, username)
         usable = user is not None and not user.disabled
         ok = await self.hasher.verify(user.password_hash if usable else None, password)
         if not ok or user is None:
-            failures = await self.counters.record(throttle_key, self.settings.login_failure_window)
-            if failures >= self.settings.login_max_failures:
-                await self.counters.block(throttle_key, self.settings.login_lockout)
+            await self.throttle.failed("login", username, client)
             raise NotAuthenticated(_BAD_LOGIN)
-        await self.counters.reset(throttle_key)
+        await self.throttle.succeeded("login", username, client)
         return await self._start_login(user, device)
 
     async def _start_login(self, user: User, device: str) -> TokenPair:
@@ -224,21 +224,31 @@ class Accounts:
             return await api_keys.list_for_user(session, principal.id)
 
     async def revoke_key(self, principal: Principal, key_id: str) -> None:
+        """Revoke one of the caller's keys: it stops working, and its sockets close, everywhere."""
         async with self.db.write() as session:
             if not await api_keys.revoke_for_user(session, key_id, principal.id):
                 raise NotFound("no such API key")
+        self.cache.forget(key_id)
+        await self.revocations.revoke(key_id, "key_revoked", MARKER_SECONDS)
 
     # --- authenticating requests
 
     async def authenticate(self, token: str) -> Principal:
         """The caller behind a bearer token (access JWT or `ck-` key), or NotAuthenticated."""
         if keygen.looks_like_key(token):
-            async with self.db.read() as session:
-                found = await api_keys.user_by_hash(session, keygen.digest(token, self._key_secret))
+            digest = keygen.digest(token, self._key_secret)
+            found = self.cache.key(digest)
             if found is None:
-                raise NotAuthenticated("invalid API key", code="invalid_api_key")
+                async with self.db.read() as session:
+                    found = await api_keys.user_by_hash(session, digest)
+                if found is None:
+                    raise NotAuthenticated("invalid API key", code="invalid_api_key")
+                self.cache.put_key(digest, *found)
             key, user = found
-            return Principal(user=user, api_key_id=key.id)
+            principal = Principal(user=user, api_key_id=key.id)
+            if await self.revocations.is_revoked(*principal.revocation_ids):
+                raise NotAuthenticated("invalid API key", code="invalid_api_key")
+            return principal
         if not looks_like_jwt(token):
             raise NotAuthenticated("invalid token", code="invalid_token")
         claims = self.tokens.verify(token, "access")
@@ -253,21 +263,18 @@ class Accounts:
         return Principal(user=user, login_id=claims.login_id)
 
     async def _user(self, user_id: str) -> User | None:
-        now = time.monotonic()
-        cached = self._users.get(user_id)
-        if cached is not None and now - cached[0] < _USER_CACHE_SECONDS:
-            return cached[1]
+        user = self.cache.user(user_id)
+        if user is not None:
+            return user
         async with self.db.read() as session:
             user = await users.get(session, user_id)
         if user is not None:
-            if len(self._users) >= _USER_CACHE_SIZE:
-                self._users.clear()
-            self._users[user_id] = (now, user)
+            self.cache.put_user(user)
         return user
 
     def forget_user(self, user_id: str) -> None:
-        """Drop the cached row after a change to the user."""
-        self._users.pop(user_id, None)
+        """Drop the cached rows (user, and keys) after a change to the user."""
+        self.cache.forget(user_id)
 
     async def _touch(self, login_id: str) -> None:
         now = time.monotonic()

@@ -1,4 +1,9 @@
-"""Revoked logins: checked on every authenticated request, announced to live streams/sockets.
+"""Revoked logins and API keys: checked on every authenticated request, announced to live
+streams, sockets and caches.
+
+An entry is a login id (`sess_…`), an API key id (`key_…`) or a user id (`user_…`, a
+disabled account: it ends the user's API keys); `is_revoked` takes all of a caller's ids and
+answers in one lookup (one `EXISTS` on Redis).
 
 In-process by default; in Redis when configured, so a logout on one worker holds on all of
 them at once. The database keeps the authoritative record (`logins.revoked_at`); at start the
@@ -21,10 +26,16 @@ Listener = Callable[[str, str], None]  # (login_id, reason)
 
 class RevocationList(Protocol):
     async def revoke(self, login_id: str, reason: str, ttl: float) -> None:
-        """Revoke the login for `ttl` seconds (the longest any of its tokens can live)."""
+        """Revoke the login (or key, or user) for `ttl` seconds and announce it."""
         ...
 
-    async def is_revoked(self, login_id: str) -> bool: ...
+    async def is_revoked(self, *ids: str) -> bool:
+        """True when any of `ids` is revoked."""
+        ...
+
+    async def lift(self, subject: str) -> None:
+        """Take an entry off the list (a re-enabled user)."""
+        ...
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` on every revocation (any worker); returns an unsubscribe function."""
@@ -45,14 +56,19 @@ class MemoryRevocationList:
         for listener in list(self._listeners):
             listener(login_id, reason)
 
-    async def is_revoked(self, login_id: str) -> bool:
-        until = self._revoked.get(login_id)
-        if until is None:
-            return False
-        if until < time.monotonic():
-            del self._revoked[login_id]
-            return False
-        return True
+    async def is_revoked(self, *ids: str) -> bool:
+        for subject in ids:
+            until = self._revoked.get(subject)
+            if until is None:
+                continue
+            if until < time.monotonic():
+                del self._revoked[subject]
+                continue
+            return True
+        return False
+
+    async def lift(self, subject: str) -> None:
+        self._revoked.pop(subject, None)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -79,8 +95,11 @@ class RedisRevocationList:
         await self._redis.set(self._prefix + login_id, reason, px=max(1000, int(ttl * 1000)))
         await self._redis.publish(self._channel, f"{login_id} {reason}")
 
-    async def is_revoked(self, login_id: str) -> bool:
-        return bool(await self._redis.exists(self._prefix + login_id))
+    async def is_revoked(self, *ids: str) -> bool:
+        return bool(ids) and bool(await self._redis.exists(*(self._prefix + subject for subject in ids)))
+
+    async def lift(self, subject: str) -> None:
+        await self._redis.delete(self._prefix + subject)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)

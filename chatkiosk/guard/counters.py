@@ -27,7 +27,9 @@ class Counters(Protocol):
         """Count one event unconditionally; returns the events in the last `window` s."""
         ...
 
-    async def reset(self, key: str) -> None: ...
+    async def reset(self, key: str) -> None:
+        """Forget the events and the block of `key`."""
+        ...
 
     async def block(self, key: str, seconds: float) -> None:
         """Mark `key` blocked for `seconds`."""
@@ -82,6 +84,7 @@ class MemoryCounters:
 
     async def reset(self, key: str) -> None:
         self._events.pop(key, None)
+        self._blocks.pop(key, None)
 
     async def block(self, key: str, seconds: float) -> None:
         self._blocks[key] = time.monotonic() + seconds
@@ -195,7 +198,7 @@ class RedisCounters:
         return int(await self._record(keys=[self._k(key)], args=[time.time(), window, uuid.uuid4().hex]))
 
     async def reset(self, key: str) -> None:
-        await self._redis.delete(self._k(key))
+        await self._redis.delete(self._k(key), self._k("block:" + key))
 
     async def block(self, key: str, seconds: float) -> None:
         await self._redis.set(self._k("block:" + key), "1", px=max(1, int(seconds * 1000)))
