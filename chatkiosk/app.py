@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, agents, auth, chat, conversations, errors, keys, kiosk, openai_compat, ops, ws
+from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, openai_compat, ops, ws
+from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
@@ -36,11 +37,15 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         version=__version__,
         description="A self-hosted, multi-user conversational agent server.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from local assets
+        redoc_url=None,
     )
     app.state.runtime = runtime
     errors.install(app)
     for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, openai_compat.router, admin.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
+    docs.install(app)
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes)
     return app

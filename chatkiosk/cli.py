@@ -109,8 +109,7 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from chatkiosk import serving
     from chatkiosk.app import create_app
     from chatkiosk.logs import configure
 
@@ -130,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"  demo login: {settings.demo_username} / {settings.demo_password.get_secret_value()}", flush=True)
     print(flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, ws_max_size=settings.max_body_bytes)
+    serving.run(create_app(settings), settings)
     return 0
 
 

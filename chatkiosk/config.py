@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # --- request limits
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
+    # Host names this server answers to (`*.example.com` for subdomains); others get 400.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["*"])
+    # --- connections of `chatkiosk serve` (see serving.py)
+    http_header_timeout: float = Field(10.0, gt=0, description="seconds a request's line and headers may take")
+    http_max_header_bytes: int = Field(32_768, ge=1024, description="larger request headers are refused with 431")
+    http_keepalive_timeout: int = Field(5, ge=1, description="seconds an idle keep-alive connection stays open")
+    max_connections: int = Field(1000, ge=1, description="connections served at once; more get 503")
     # --- WebSocket (`/api/ws`)
     ws_auth_timeout: float = Field(10.0, gt=0, description="seconds to send the auth frame")
     ws_idle_timeout: float = Field(60.0, gt=0, description="seconds without a client frame before the socket is closed")
@@ -88,6 +95,9 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
     local_model: bool = True
+    # Seconds the whole wait before the first token may take, every retry and fallback included
+    # (default: the default provider's first_token_timeout).
+    first_token_wait: float | None = Field(None, gt=0)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)

@@ -15,8 +15,16 @@ _BEARER = re.compile(r"(?i)\bbearer\s+[\w.~+/=-]{8,}")
 _SECRET_KV = re.compile(r'(?i)("?(?:password|passwd|secret|api_key|apikey|token|refresh_token|access_token)"?\s*[:=]\s*)("[^"]*"|\S+)')
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _RRN = re.compile(r"\b\d{6}\s?-\s?[1-8]\d{6}\b")
-_PHONE = re.compile(r"(?<!\d)(?:\+?82[-\s]?)?0?1[016789][-\s]?\d{3,4}[-\s]?\d{4}(?!\d)|(?<!\d)\+?1?[-\s(]*\d{3}[-\s)]+\d{3}[-\s]\d{4}(?!\d)")
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
+# Values, not identifiers: a digit run glued to ASCII letters or digits (a hex request id, a
+# `conv_…` id) is part of an identifier and is left alone; Korean or Chinese text around a
+# number does not protect it.
+_START = r"(?<![A-Za-z0-9_])"
+_END = r"(?![A-Za-z0-9_])"
+_PHONE = re.compile(
+    _START + r"(?:\+?82[-\s]?)?0?1[016789][-\s]?\d{3,4}[-\s]?\d{4}" + _END
+    + "|" + _START + r"\+?1?[-\s(]*\d{3}[-\s)]+\d{3}[-\s]\d{4}" + _END
+)
+_CARD = re.compile(_START + r"(?:\d[ -]?){13,19}" + _END)
 
 
 def luhn_ok(digits: str) -> bool:

@@ -98,7 +98,7 @@ class Runtime:
         else:
             providers = build_providers(configs.values())
             route = settings.provider_route()
-            default_route = build_route(route, providers, configs) if route else None
+            default_route = build_route(route, providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
         kiosk = KioskService(db, menu)
         agents = default_agents(

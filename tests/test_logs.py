@@ -72,3 +72,41 @@ async def test_metrics_and_error_bodies_hold_no_secrets_or_pii(make_api):
         for secret in (PASSWORD, user["access_token"], user["refresh_token"], provider_key, "4111 1111 1111 1111", "010-1234-5678"):
             assert secret not in text
     assert 'chatkiosk_rate_limit_rejections_total{limit="messages"}' in metrics
+
+
+def test_identifiers_are_not_scrubbed_but_values_are():
+    """Issue 13 item 12: hex request ids keep matching X-Request-Id; real PII is still masked."""
+    import random
+
+    rng = random.Random(13)
+    ids = [f"{rng.getrandbits(128):032x}" for _ in range(20_000)]
+    changed = [i for i in ids if redact(i) != i]
+    assert changed == [], f"{len(changed)} of {len(ids)} ids were scrubbed, e.g. {changed[:3]}"
+    for ident in ("9f4111111111111111ab", "c01012345678e3", "conv_4111111111111111", "msg_01012345678"):
+        assert redact(ident) == ident
+    # Values stay masked, also next to Korean or Chinese text and punctuation.
+    assert mask_pii("전화01012345678로 주세요") == "전화[PHONE]로 주세요"
+    assert mask_pii("卡号4111111111111111。") == "卡号[CARD]。"
+    assert mask_pii('{"phone": "010-1234-5678", "card": "4111 1111 1111 1111"}') == '{"phone": "[PHONE]", "card": "[CARD]"}'
+    assert mask_pii("call (555) 123-4567 now") == "call [PHONE] now"
+
+
+def test_a_log_line_keeps_its_request_id():
+    from chatkiosk.logs import request_id_var
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("chatkiosk.test.ids")
+    log.addHandler(handler)
+    log.propagate = False
+    request_id = "7e4111111111111111d2a0c01012345678ff"
+    token = request_id_var.set(request_id)
+    try:
+        log.warning("request done", extra={"conversation_id": "conv_01012345678"})
+    finally:
+        request_id_var.reset(token)
+        log.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["request_id"] == request_id
+    assert line["conversation_id"] == "conv_01012345678"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Response
 
 from chatkiosk.api.deps import CurrentUser, Paging, RuntimeDep
@@ -14,9 +16,11 @@ from chatkiosk.api.schemas import (
     errors,
 )
 from chatkiosk.errors import NotFound, ValidationFailed
+from chatkiosk.runtime import Runtime
 from chatkiosk.store import conversations, messages
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+_STOP_WAIT = 5.0  # seconds a deleted conversation's turn gets to store itself as cancelled
 
 
 @router.post("", status_code=201, responses=errors(401, 413, 422))
@@ -64,11 +68,21 @@ async def update_conversation(
 
 @router.delete("/{conversation_id}", status_code=204, responses=errors(401, 404))
 async def delete_conversation(conversation_id: str, principal: CurrentUser, runtime: RuntimeDep) -> Response:
-    """Delete a conversation and all its messages."""
+    """Delete a conversation and all its messages; an answer being generated in it stops first."""
+    await _stop_turn(runtime, conversation_id, principal.id)
     async with runtime.db.write() as session:
         if not await conversations.remove(session, conversation_id, principal.id):
             raise NotFound("no such conversation")
     return Response(status_code=204)
+
+
+async def _stop_turn(runtime: Runtime, conversation_id: str, user_id: str) -> None:
+    """Cancel the conversation's turn in flight (here, or relayed to its worker) and let it end."""
+    assert runtime.chat is not None
+    await runtime.chat.cancel(conversation_id, user_id)  # NotFound when it is not the user's
+    generation = runtime.chat.generations.get(conversation_id, user_id)
+    if generation is not None and generation.task is not None and not generation.task.done():
+        await asyncio.wait({generation.task}, timeout=_STOP_WAIT)
 
 
 @router.get("/{conversation_id}/messages", responses=errors(401, 404, 422))

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
@@ -76,10 +77,7 @@ async def get_model(model: str, principal: CurrentUser, runtime: RuntimeDep) -> 
 
 async def _parse(request: Request) -> ChatCompletionRequest:
     """The body, validated; every problem with it is a 400 as OpenAI answers it."""
-    try:
-        raw = orjson.loads(await request.body())
-    except ValueError:
-        raise UserError("the request body must be JSON", code="invalid_json") from None
+    raw = parse_json(await request.body(), unprocessable=UserError)  # bad, too deep, or not text: 400
     if not isinstance(raw, dict):
         raise UserError("the request body must be a JSON object", code="invalid_json")
     try:

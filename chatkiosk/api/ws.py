@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.websockets import WebSocketState
 
+from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.sse import payload
 from chatkiosk.auth.accounts import Principal
 from chatkiosk.chat.generations import Generation, Sink
@@ -168,9 +169,9 @@ class _Socket:
 
     async def _handle(self, raw: str) -> None:
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            await self.send(error_frame(UserError("a frame must be a JSON object", code="invalid_json")))
+            frame = parse_json(raw)  # bad, too deep or not text: an error frame, the socket stays
+        except UserError as exc:
+            await self.send(error_frame(exc))
             return
         if not isinstance(frame, dict):
             await self.send(error_frame(UserError("a frame must be a JSON object", code="invalid_json")))
@@ -237,8 +238,8 @@ async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Principal | N
         await websocket.close(CLOSE_TOO_BIG, "frame too large")
         return None
     try:
-        frame = json.loads(raw)
-    except ValueError:
+        frame = parse_json(raw)
+    except UserError:
         frame = None
     token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
     if not isinstance(token, str) or not token or len(token) > 4096:

@@ -14,6 +14,7 @@ from typing import TypeVar
 import httpx
 
 from ..errors import UpstreamError, UpstreamTimeout
+from ._scrub import request_secrets, scrub_upstream_text
 from .config import ProviderConfig
 
 T = TypeVar("T")
@@ -76,9 +77,13 @@ class Deadlines:
             raise self.timeout_error() from None
 
 
-def status_error(provider: str, status: int, body: bytes) -> UpstreamError:
-    """Map a non-2xx status of the upstream: 429 and 5xx may succeed on another try."""
-    detail = _error_message(body)
+def status_error(provider: str, status: int, body: bytes, request: httpx.Request | None = None) -> UpstreamError:
+    """Map a non-2xx status of the upstream: 429 and 5xx may succeed on another try.
+
+    The upstream's own words are kept, scrubbed of the credentials `request` carried and of
+    anything shaped like a key: they reach the client and the stored message.
+    """
+    detail = scrub_upstream_text(_error_message(body), request_secrets(request))
     retryable = status == 429 or status >= 500
     if status in (401, 403):
         hint = "check the provider's API key"
@@ -110,6 +115,7 @@ def _error_message(body: bytes) -> str:
 
 def transport_error(provider: str, exc: httpx.HTTPError) -> UpstreamError:
     """Map a connection-level failure; every such failure is worth another try."""
+    text = scrub_upstream_text(str(exc), request_secrets(getattr(exc, "_request", None)))
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeout(
             f"LLM provider {provider!r} timed out ({type(exc).__name__}); "
@@ -118,12 +124,12 @@ def transport_error(provider: str, exc: httpx.HTTPError) -> UpstreamError:
         )
     if isinstance(exc, httpx.ConnectError):
         return UpstreamError(
-            f"LLM provider {provider!r} is unreachable ({exc}); check its base_url",
+            f"LLM provider {provider!r} is unreachable ({text}); check its base_url",
             code="upstream_unreachable",
             retryable=True,
         )
     return UpstreamError(
-        f"LLM provider {provider!r} dropped the connection ({type(exc).__name__}: {exc})",
+        f"LLM provider {provider!r} dropped the connection ({type(exc).__name__}: {text})",
         code="upstream_disconnected",
         retryable=True,
     )
@@ -140,7 +146,7 @@ async def send_json(
     except httpx.HTTPError as exc:
         raise transport_error(deadlines.provider, exc) from exc
     if not response.is_success:
-        raise status_error(deadlines.provider, response.status_code, response.content)
+        raise status_error(deadlines.provider, response.status_code, response.content, request)
     try:
         return response.json()
     except ValueError as exc:
@@ -172,7 +178,7 @@ async def sse_events(
                 body = await deadlines.wait(response.aread())
             except httpx.HTTPError:
                 body = b""
-            raise status_error(name, response.status_code, body)
+            raise status_error(name, response.status_code, body, request)
         lines = response.aiter_lines()
         event, data = "", []
         while True:

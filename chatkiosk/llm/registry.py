@@ -46,8 +46,13 @@ def build_route(
     configs: Mapping[str, ProviderConfig],
     *,
     backoff_base: float = 0.25,
+    first_token_wait: float | None = None,
 ) -> Provider:
-    """The chain `names[0]`, then its fallbacks; retries as the first provider's config says."""
+    """The chain `names[0]`, then its fallbacks; retries as the first provider's config says.
+
+    The whole wait before the first token (tries, backoff, fallbacks) is bounded by
+    `first_token_wait`, by default the first provider's `first_token_timeout`.
+    """
     missing = [n for n in names if n not in providers]
     if not names or missing:
         raise ValueError(f"LLM route {list(names)!r} names unknown providers {missing!r}; check the settings")
@@ -57,6 +62,7 @@ def build_route(
         [providers[n] for n in names],
         max_retries=configs[names[0]].max_retries,
         backoff_base=backoff_base,
+        first_token_wait=first_token_wait or configs[names[0]].first_token_timeout,
     )
 
 

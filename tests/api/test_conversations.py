@@ -90,3 +90,31 @@ async def test_another_users_keys_and_sessions_are_404(api):
     assert (await api.client.delete(f"/api/auth/sessions/{session_id}", headers=bob["headers"])).status_code == 404
     assert (await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {key['key']}"})).status_code == 200
     assert (await api.client.get("/api/auth/me", headers=alice["headers"])).status_code == 200
+
+
+async def test_deleting_a_conversation_mid_turn_cancels_its_turn(make_api):
+    """Issue 13 item 10: the turn stops with its conversation instead of running to its deadline."""
+    import asyncio
+    import time
+
+    from chatkiosk.llm.fake import ScriptedProvider, delay
+
+    api = await make_api(providers={"s": ScriptedProvider([["first words ", delay(30), "never"]])})
+    user = await api.signup()
+    cid = (await api.client.post("/api/conversations", headers=user["headers"], json={})).json()["id"]
+    turn = asyncio.create_task(api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": "hi"}))
+    generations = api.runtime.chat.generations
+    for _ in range(200):
+        generation = generations.get(cid, user["id"])
+        if generation is not None and len(generation.events) >= 2:  # the user message and the first delta
+            break
+        await asyncio.sleep(0.02)
+    assert generations.active() == 1
+    start = time.monotonic()
+    assert (await api.client.delete(f"/api/conversations/{cid}", headers=user["headers"])).status_code == 204
+    answered = await asyncio.wait_for(turn, timeout=10)
+    assert time.monotonic() - start < 3
+    assert generations.active() == 0
+    assert answered.status_code == 200 and answered.json()["message"]["status"] == "cancelled"
+    assert (await api.client.get(f"/api/conversations/{cid}", headers=user["headers"])).status_code == 404
+    assert (await api.client.get(f"/api/conversations/{cid}/messages", headers=user["headers"])).status_code == 404

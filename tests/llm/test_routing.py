@@ -160,3 +160,43 @@ async def test_members_and_helpers():
     assert await router.check() is True
     with pytest.raises(ValueError):
         FallbackProvider([])
+
+
+async def test_a_hung_upstream_costs_one_first_token_wait_not_one_per_try(upstream, make_openai):
+    """Issue 13 item 9: the whole wait before the first token is bounded, and the error says so truly."""
+    import time
+
+    from chatkiosk.llm.registry import build_route
+
+    upstream.script(Reply(hang=True))
+    provider = make_openai(upstream, name="hung", first_token_timeout=1.0, total_timeout=5.0, max_retries=2)
+    route = build_route(["hung"], {"hung": provider}, {"hung": provider.cfg}, backoff_base=0.1)
+    start = time.monotonic()
+    with pytest.raises(UpstreamTimeout) as caught:
+        await text_of(route.stream(USER))
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.8, f"waited {elapsed:.1f} s for a 1 s first-token timeout"
+    message = caught.value.message
+    assert "within 1 s, the bound on the whole wait before the first token" in message
+    assert "1 try" in message
+    await asyncio.sleep(0.1)
+    assert upstream.chat_requests()[0].cancelled
+
+
+async def test_the_bound_leaves_room_to_fall_back_and_counts_the_tries(upstream, other_upstream, make_openai):
+    from chatkiosk.llm.registry import build_route
+
+    upstream.script(Reply(hang=True))
+    other_upstream.script(Reply(text="from the fallback"))
+    hung = make_openai(upstream, name="hung", first_token_timeout=0.4, max_retries=0)
+    spare = make_openai(other_upstream, name="spare")
+    configs = {"hung": hung.cfg, "spare": spare.cfg}
+    route = build_route(["hung", "spare"], {"hung": hung, "spare": spare}, configs, first_token_wait=3.0)
+    assert await text_of(route.stream(USER)) == "from the fallback"
+
+    upstream.script(Reply.error(503))
+    failing = make_openai(upstream, name="failing", max_retries=2)
+    route = build_route(["failing"], {"failing": failing}, {"failing": failing.cfg}, backoff_base=0.05)
+    with pytest.raises(UpstreamError) as caught:
+        await text_of(route.stream(USER))
+    assert "HTTP 503" in caught.value.message and "after 3 tries" in caught.value.message

@@ -302,3 +302,28 @@ def test_revocation_on_another_worker_kicks_the_socket(live, backend):
         two.login(user.username)
         code, frames = closed_with(ws)
     assert code == 4001 and frames == [{"type": "revoked", "reason": "replaced"}]
+
+
+def test_deep_or_invalid_text_frames_get_error_frames_and_the_socket_stays(live):
+    """Issue 13 items 2 and 3: 1,000 nested arrays or a lone surrogate in a frame."""
+    srv = live(providers={"scripted": ScriptedProvider([])})
+    user = srv.signup()
+    conv = srv.conversation(user)
+    with open_socket(srv, user) as ws:
+        deep_chat = '{"type": "chat", "conversation_id": "%s", "content": "hi", "options": %s}' % (conv, "[" * 1000 + "]" * 1000)
+        for raw, code in [
+            ("[" * 1000 + "]" * 1000, "invalid_json"),
+            (deep_chat, "invalid_json"),
+            ('{"type": "chat", "conversation_id": "%s", "content": "hi \\ud800"}' % conv, "invalid_unicode"),
+        ]:
+            ws.send(raw)
+            frame = json.loads(ws.recv(timeout=10))
+            assert frame["type"] == "error" and frame["error"]["code"] == code, frame
+            assert frame["status"] in (400, 422)
+        ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "pong"}
+    r = srv.http.get(f"/api/conversations/{conv}/messages", headers=user.headers)
+    assert r.json()["data"] == []  # nothing was stored
+    with open_socket(srv) as ws:
+        ws.send("[" * 5000)  # the auth frame: a clean refusal with a close frame, not a dead socket
+        assert closed_with(ws)[0] == 4001
