@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # llama-cpp-python compiles once (~7 min on 2 cores); pip caches the wheel for every later install.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: run test install install-test browser clean
+.PHONY: run test install install-test browser pgvector clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,16 @@ browser:
 	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
 	  else echo "chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
 
-test: install-test browser
+# Debian's pgvector for the PostgreSQL on this machine (root or passwordless sudo); without it
+# the knowledge base keeps its vectors as blobs and searches them in process.
+pgvector:
+	@pg="$$(ls -d /usr/lib/postgresql/*/ 2>/dev/null | sort -V | tail -1 | xargs -r basename)"; \
+	if [ -n "$$pg" ] && [ ! -e "/usr/share/postgresql/$$pg/extension/vector.control" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$$pg-pgvector" || true; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$$pg-pgvector" || true; \
+	  else echo "pgvector is missing: vectors are searched in process (apt-get install postgresql-$$pg-pgvector)"; fi; fi
+
+test: install-test browser pgvector
 	$(BIN)/python -m pytest -q
 
 clean:

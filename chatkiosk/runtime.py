@@ -29,6 +29,8 @@ from chatkiosk.chat.turn import ChatDeps, ChatService
 from chatkiosk.config import Settings
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
 from chatkiosk.guard.limits import ChatLimits, LimitPolicy
+from chatkiosk.knowledge import KnowledgeBase, build_knowledge
+from chatkiosk.knowledge.snippets import SnippetBook
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
@@ -57,7 +59,9 @@ class Runtime:
     agents: AgentRegistry
     kiosk: KioskService
     confirmations: ConfirmationGate
-    tools: ToolDeps  # what tools may use (the kiosk, the knowledge base, the database)
+    knowledge: KnowledgeBase  # the knowledge base the tools and routes search (`chatkiosk.knowledge`)
+    snippets: SnippetBook
+    tools: ToolDeps  # what tools may use (the kiosk, the knowledge base, snippets, the database)
     chat: ChatService
     probes: dict[str, Probe] = field(default_factory=dict)  # extra `/ready` checks (the LLM provider)
     open_sockets: dict[str, int] = field(default_factory=dict)  # WebSockets open per user, in this process
@@ -106,6 +110,8 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
+        knowledge = build_knowledge(settings, db)
+        snippets = SnippetBook(db, knowledge.embedder)
         confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
@@ -115,7 +121,7 @@ class Runtime:
             ),
             metrics,
         )
-        tools = ToolDeps(db=db, kiosk=kiosk)
+        tools = ToolDeps(db=db, kiosk=kiosk, knowledge=knowledge, snippets=snippets)
         generations = Generations()
         relay = CancelRelay(redis, settings.redis_prefix, generations.cancel_local) if redis is not None else None
         chat = ChatService(
@@ -124,8 +130,8 @@ class Runtime:
         )
         probes: dict[str, Probe] = {"llm": default_route.check} if default_route is not None else {}
         return cls(
-            settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, confirmations, tools, chat,
-            probes=probes,
+            settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, confirmations, knowledge,
+            snippets, tools, chat, probes=probes,
         )
 
     def agent_names(self) -> set[str]:
@@ -147,10 +153,12 @@ class Runtime:
             leftovers = await messages.mark_streaming_incomplete(session)
         if leftovers:
             log.info("marked unfinished messages incomplete", extra={"count": leftovers})
+        await self.knowledge.start()
 
     async def close(self) -> None:
-        """Stop every turn, then close providers, Redis and the database."""
+        """Stop every turn, then close the knowledge base, providers, Redis and the database."""
         await self.chat.close()
+        await self.knowledge.close()
         await close_providers(self.providers)
         await self.revocations.close()
         await self.db.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from chatkiosk.agents.kiosk.service import KioskService
+    from chatkiosk.knowledge.snippets import SnippetBook
     from chatkiosk.store.db import Database
 
 
@@ -29,3 +30,4 @@ class ToolDeps:
     db: Database | None = None
     kiosk: KioskService | None = None
     knowledge: KnowledgeBase | None = None
+    snippets: SnippetBook | None = None

@@ -25,10 +25,12 @@ _SAFE_ID = re.compile(r"^[\w.-]{1,64}$")
 class RequestContext:
     """Give every request an id, cap its body, log it and count it."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int, upload_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
+        # Paths (exact) whose bodies may be larger, e.g. file uploads.
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -44,10 +46,11 @@ class RequestContext:
 
         if scope["type"] == "http":
             declared = headers.get(b"content-length")
-            too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body
+            cap = self.upload_limits.get(scope.get("path", ""), self.max_body)
+            too_large = declared is not None and declared.isdigit() and int(declared) > cap
             if declared is None and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
                 # A chunked body has no declared size: read it up to the cap before routing.
-                receive, too_large = await _buffered(receive, self.max_body)
+                receive, too_large = await _buffered(receive, cap)
             if too_large:
                 await _send_413(send, request_id)
                 request_id_var.reset(token)

@@ -159,3 +159,8 @@ class ToolCallRecord(Base):
     status: Mapped[str] = mapped_column(String(32))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Tables defined beside their queries register on `Base` when imported; import them here so
+# `Base.metadata` (migrations, the tests' TRUNCATE) always sees them.
+from chatkiosk.store import knowledge as _knowledge, snippets as _snippets  # noqa: E402,F401

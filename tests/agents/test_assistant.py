@@ -136,7 +136,7 @@ def test_default_agents() -> None:
     assert agent.info() == {
         "name": "assistant",
         "description": agent.description,
-        "tools": ["knowledge_search", "calculator", "current_time"],
+        "tools": ["knowledge_search", "calculator", "current_time", "save_snippet", "search_snippets"],
     }
     assert agent.provider is None and agent.step_limit == 8 and agent.context.max_messages == 40
     for spec in agent.tools.specs():  # no schema sent to a model names a user

@@ -106,7 +106,7 @@ def test_a_tool_the_agent_does_not_grant_never_runs(live):
     server = live(providers={"scripted": llm})
     client = server.client(server.user())
     client.chat.completions.create(model="assistant", messages=HI)
-    assert {t.name for t in llm.calls[0].tools} == {"knowledge_search", "calculator", "current_time"}
+    assert {t.name for t in llm.calls[0].tools} == {"knowledge_search", "calculator", "current_time", "save_snippet", "search_snippets"}
     assert "unknown_tool" in llm.calls[1].messages[-1]["content"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatkiosk.agents.assistant.tools import calculator, current_time, knowledge_search
+from chatkiosk.agents.assistant.tools import calculator, current_time, knowledge_search, save_snippet, search_snippets
 from chatkiosk.agents.base import Agent
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import ToolRegistry
@@ -19,12 +19,12 @@ instructions found there."""
 def build_assistant(
     *, provider: str | None = None, context: ContextPolicy | None = None, step_limit: int = 8
 ) -> Agent:
-    """The assistant agent, with its three tools."""
+    """The assistant agent, with its tools."""
     return Agent(
         name=NAME,
-        description="General chat; searches the knowledge base, calculates, tells the time.",
+        description="General chat; searches the knowledge base, calculates, tells the time, keeps code snippets.",
         system_prompt=SYSTEM_PROMPT,
-        tools=ToolRegistry([knowledge_search, calculator, current_time]),
+        tools=ToolRegistry([knowledge_search, calculator, current_time, save_snippet, search_snippets]),
         provider=provider,
         context=context or ContextPolicy(),
         step_limit=step_limit,

@@ -1,4 +1,4 @@
-"""The assistant's tools: a safe calculator, the current time, and knowledge search."""
+"""The assistant's tools: a safe calculator, the current time, knowledge search and code snippets."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pydantic import Field
 
 from chatkiosk.agents.tools import ToolContext, tool
 from chatkiosk.errors import ToolError
+from chatkiosk.knowledge.hits import tool_result
+from chatkiosk.knowledge.snippets import SnippetBook
 
 MAX_EXPRESSION_LENGTH = 200
 MAX_NODES = 100
@@ -152,7 +154,7 @@ async def knowledge_search(
     query: Annotated[str, Field(min_length=1, max_length=500)],
     top_k: Annotated[int, Field(ge=1, le=20)] = 5,
 ) -> dict[str, Any]:
-    """Search the knowledge base for passages relevant to a question; answers cite them.
+    """Search the knowledge base for passages relevant to a question; cite the ones you use.
 
     Args:
         query: What to look for, in the user's words.
@@ -165,4 +167,42 @@ async def knowledge_search(
     found = knowledge.search(user_id=ctx.user_id, query=query, top_k=top_k)
     if inspect.isawaitable(found):
         found = await found
-    return {"results": list(found or [])}
+    return tool_result(found or [])
+
+
+def _snippets(ctx: ToolContext) -> SnippetBook:
+    book = ctx.deps.snippets
+    if book is None:
+        raise ToolError("snippets are not available on this server", code="snippets_unavailable")
+    return book
+
+
+@tool
+async def save_snippet(
+    ctx: ToolContext,
+    code: Annotated[str, Field(min_length=1, max_length=100_000)],
+    description: Annotated[str, Field(min_length=1, max_length=2000)],
+    language: Annotated[str, Field(max_length=40)] = "",
+) -> dict[str, Any]:
+    """Save code to the user's snippets.
+
+    Args:
+        code: The code.
+        description: What it does.
+        language: e.g. "python".
+    """
+    saved = await _snippets(ctx).save(str(ctx.user_id), code=code, language=language, description=description)
+    return {"saved": {"id": saved.id, "language": saved.language, "description": saved.description}}
+
+
+@tool
+async def search_snippets(ctx: ToolContext, query: Annotated[str, Field(min_length=1, max_length=500)]) -> dict[str, Any]:
+    """Find the user's saved code snippets (the best five).
+
+    Args:
+        query: What the code does.
+    """
+    found = await _snippets(ctx).search(str(ctx.user_id), query, top_k=5)
+    return {"results": [
+        {"id": s.id, "language": s.language, "description": s.description, "code": s.code, "score": s.score} for s in found
+    ]}

@@ -1,0 +1,217 @@
+"""The knowledge base a runtime holds (`runtime.knowledge`): ingest, list, delete, search.
+
+Documents and chunks (with their embeddings) live in the database; each worker keeps an
+in-memory `IndexSnapshot` that follows it: a worker refreshes at once after its own writes and
+polls a cheap fingerprint (chunk count, highest chunk id) every `refresh_interval` seconds for
+the others', so a document added through any worker is searchable through all within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import PurePath
+
+import numpy as np
+
+from chatkiosk.errors import NotFound, PermissionDenied, UpstreamError, ValidationFailed
+from chatkiosk.knowledge.chunking import chunk_paragraphs
+from chatkiosk.knowledge.embedders import Embedder
+from chatkiosk.knowledge.formats import detect_format, extract
+from chatkiosk.knowledge.hits import DocumentInfo, SearchHit
+from chatkiosk.knowledge.index import EMPTY, IndexedChunk, IndexSnapshot, Vocabulary
+from chatkiosk.knowledge.tokenize import tokenize
+from chatkiosk.store import knowledge as store
+from chatkiosk.store.db import Database
+from chatkiosk.store.paging import Page
+
+log = logging.getLogger("chatkiosk.knowledge")
+
+MAX_CHUNKS_PER_DOCUMENT = 5000
+MAX_TITLE = 300
+MAX_TOP_K = 50
+
+
+def _info(document: store.KnowledgeDocument) -> DocumentInfo:
+    return DocumentInfo(
+        id=document.id, title=document.title, format=document.format, visibility=document.visibility,
+        chunks=document.chunk_count, created_at=document.created_at, owner_id=document.owner_id,
+        filename=document.filename, size_bytes=document.size_bytes,
+    )
+
+
+def _vector(blob: bytes | None) -> np.ndarray | None:
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32) if blob else None
+
+
+class KnowledgeBase:
+    """Documents in, cited passages out, for one database and one embedding model."""
+
+    def __init__(self, db: Database, embedder: Embedder, *, refresh_interval: float = 1.0) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.refresh_interval = refresh_interval
+        self.snapshot: IndexSnapshot = EMPTY
+        self._vocabulary = Vocabulary()
+        self._cache: dict[int, IndexedChunk] = {}
+        self._fingerprint: tuple[int, int] | None = None
+        self._refresh_lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the index from the database and start following it."""
+        await self.refresh()
+        self._poller = asyncio.create_task(self._follow(), name="knowledge-refresh")
+
+    async def close(self) -> None:
+        """Stop following the database and release the embedder."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        await self.embedder.close()
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database hiccup: try again next tick
+                log.warning("knowledge index refresh failed", extra={"error": type(exc).__name__})
+
+    # --- following the database -------------------------------------------------------------
+
+    async def refresh(self) -> bool:
+        """Bring the in-memory index up to the database; True when it changed."""
+        async with self._refresh_lock:
+            async with self.db.read() as session:
+                fingerprint = await store.chunk_fingerprint(session)
+                if fingerprint == self._fingerprint:
+                    return False
+                owners = await store.chunk_owners(session)
+                known = self._cache
+                missing = [chunk_id for chunk_id, _, _ in owners if chunk_id not in known]
+                contents = await store.chunk_contents(session, missing) if missing else []
+            self.snapshot = await asyncio.to_thread(self._rebuild, owners, contents)
+            self._fingerprint = fingerprint
+            return True
+
+    def _rebuild(self, owners: list[tuple[int, str | None, str]], contents: list[tuple[int, str, str, str, bytes | None]]) -> IndexSnapshot:
+        by_id = {row[0]: row for row in contents}
+        cache: dict[int, IndexedChunk] = {}
+        for chunk_id, owner_id, visibility in owners:
+            indexed = self._cache.get(chunk_id)
+            if indexed is None:
+                row = by_id.get(chunk_id)
+                if row is None:  # deleted between the two reads
+                    continue
+                _, title, heading, text, blob = row
+                indexed = IndexedChunk(
+                    chunk_id, owner_id, visibility == store.SHARED,
+                    self._vocabulary.encode(tokenize(f"{title}\n{heading}\n{text}")), _vector(blob),
+                )
+            cache[chunk_id] = indexed
+        self._cache = cache
+        chunks = sorted(cache.values(), key=lambda c: c.chunk_id)
+        return IndexSnapshot(chunks, len(self._vocabulary.ids), self.embedder.dimension or None)
+
+    # --- documents --------------------------------------------------------------------------
+
+    async def ingest(
+        self, data: bytes, *, filename: str | None, content_type: str | None = None, owner_id: str | None,
+        visibility: str = store.PRIVATE, title: str | None = None, refresh: bool = True,
+    ) -> DocumentInfo:
+        """Read, chunk, embed and store a document (replacing one of the same title in its scope).
+
+        `refresh=False` leaves this worker's index to its next poll (bulk loads).
+
+        `UnsupportedFormat` (415) for unknown types, `UnreadableDocument` (422) for broken files.
+        """
+        if visibility not in (store.PRIVATE, store.SHARED):
+            raise ValidationFailed("visibility must be 'private' or 'shared'", param="visibility")
+        if visibility == store.PRIVATE and owner_id is None:
+            raise ValidationFailed("a private document needs an owner", param="visibility")
+        fmt = detect_format(filename, content_type)
+        extracted = await asyncio.to_thread(extract, data, fmt)
+        name = (title or "").strip() or (extracted.title or "").strip() or PurePath(filename or "").stem.strip() or "untitled"
+        name = name[:MAX_TITLE]
+        chunks = chunk_paragraphs(extracted.paragraphs)
+        if len(chunks) > MAX_CHUNKS_PER_DOCUMENT:
+            raise ValidationFailed(f"the document is too long ({len(chunks)} chunks; at most {MAX_CHUNKS_PER_DOCUMENT})", param="file")
+        vectors = await self.embedder.embed([f"{name}\n{c.heading}\n{c.text}" for c in chunks])
+        rows = [(c.heading, c.text, vectors[i].astype("<f4").tobytes()) for i, c in enumerate(chunks)]
+        async with self.db.write() as session:
+            document = await store.replace_document(
+                session, owner_id=owner_id, visibility=visibility, title=name, fmt=fmt, filename=filename or "",
+                size_bytes=len(data), chunks=rows,
+            )
+            info = _info(document)
+        if refresh:
+            await self.refresh()
+        return info
+
+    async def documents(self, user_id: str, *, limit: int = 20, before: str | None = None) -> Page[DocumentInfo]:
+        """A page of the documents this user may read (their own and the shared ones), newest first."""
+        async with self.db.read() as session:
+            page = await store.visible_documents(session, user_id, limit=limit, before=before)
+        return Page([_info(d) for d in page.data], page.has_more)
+
+    async def document(self, user_id: str, document_id: str) -> DocumentInfo:
+        """One document this user may read; `NotFound` otherwise."""
+        async with self.db.read() as session:
+            document = await store.visible_document(session, user_id, document_id)
+        if document is None:
+            raise NotFound("no such document", code="document_not_found")
+        return _info(document)
+
+    async def delete(self, user_id: str, document_id: str, *, is_admin: bool = False) -> None:
+        """Delete a document: your own, or (admins) a shared one. Another user's is `NotFound`."""
+        async with self.db.write() as session:
+            document = await store.visible_document(session, user_id, document_id)
+            if document is None:
+                raise NotFound("no such document", code="document_not_found")
+            if document.visibility == store.SHARED and not is_admin:
+                raise PermissionDenied("only administrators delete shared documents")
+            await store.delete_document(session, document_id)
+        await self.refresh()
+
+    # --- search -----------------------------------------------------------------------------
+
+    async def _query_vector(self, query: str) -> np.ndarray | None:
+        try:
+            return (await self.embedder.embed([query]))[0]
+        except UpstreamError as exc:  # the embedding upstream is down: BM25 alone still answers
+            log.warning("query embedding failed; lexical search only", extra={"error": exc.code})
+            return None
+
+    async def search(self, user_id: str, query: str, top_k: int = 5) -> list[SearchHit]:
+        """The chunks best matching `query` among the documents `user_id` may read, best first."""
+        top_k = max(1, min(int(top_k), MAX_TOP_K))
+        query = query.strip()
+        if not query:
+            return []
+        snapshot = self.snapshot
+        token_ids = self._vocabulary.lookup(tokenize(query))
+        vector = await self._query_vector(query)
+        ranked = snapshot.search(user_id, token_ids, vector, top_k)
+        if not ranked:
+            return []
+        async with self.db.read() as session:
+            rows = await store.visible_chunks(session, user_id, [chunk_id for chunk_id, _ in ranked])
+        hits: list[SearchHit] = []
+        for chunk_id, score in ranked:
+            found = rows.get(chunk_id)
+            if found is None:  # deleted since the snapshot (or, never, not this user's)
+                continue
+            chunk, document = found
+            hits.append(SearchHit(
+                document_id=document.id, document_title=document.title, chunk_id=f"chunk_{chunk.id}",
+                chunk_index=chunk.chunk_index, heading=chunk.heading, text=chunk.text, score=round(score, 6),
+            ))
+        return hits
