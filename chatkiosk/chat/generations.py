@@ -159,8 +159,9 @@ class Generation:
                 yield []
 
     def cancel(self) -> bool:
-        """Stop generating (True when it was running)."""
-        if self.task is not None and not self.task.done():
+        """Stop generating (True when it was running). Once the done event is out the turn is
+        over — what is left is storing it and settling its accounts — so nothing is cancelled."""
+        if self.task is not None and not self.task.done() and self.done is None:
             self.task.cancel()
             return True
         return False
