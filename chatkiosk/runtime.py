@@ -34,6 +34,7 @@ from chatkiosk.knowledge.snippets import SnippetBook
 from chatkiosk.llm.base import Provider
 from chatkiosk.llm.registry import build_providers, build_route, close_providers
 from chatkiosk.metrics import Metrics
+from chatkiosk.reach.setup import Reach, build_reach
 from chatkiosk.store import messages
 from chatkiosk.store.confirmations import DatabaseConfirmationStore
 from chatkiosk.store.db import Database
@@ -61,6 +62,7 @@ class Runtime:
     confirmations: ConfirmationGate
     knowledge: KnowledgeBase  # the knowledge base the tools and routes search (`chatkiosk.knowledge`)
     snippets: SnippetBook
+    reach: Reach  # web search, page reading and the code sandbox (each only when turned on)
     tools: ToolDeps  # what tools may use (the kiosk, the knowledge base, snippets, the database)
     chat: ChatService
     probes: dict[str, Probe] = field(default_factory=dict)  # extra `/ready` checks (the LLM provider)
@@ -110,6 +112,8 @@ class Runtime:
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
         )
+        reach = build_reach(settings)
+        reach.grant(agents)
         knowledge = build_knowledge(settings, db)
         snippets = SnippetBook(db, knowledge.embedder)
         confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
@@ -131,7 +135,7 @@ class Runtime:
         probes: dict[str, Probe] = {"llm": default_route.check} if default_route is not None else {}
         return cls(
             settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, confirmations, knowledge,
-            snippets, tools, chat, probes=probes,
+            snippets, reach, tools, chat, probes=probes,
         )
 
     def agent_names(self) -> set[str]:
@@ -160,6 +164,7 @@ class Runtime:
         await self.chat.close()
         await self.knowledge.close()
         await close_providers(self.providers)
+        await self.reach.close()
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:
