@@ -14,6 +14,7 @@ from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
 from chatkiosk.runtime import Runtime
+from chatkiosk.warmup import warm_up
 
 
 def create_app(settings: Settings | None = None, *, providers: dict[str, Provider] | None = None) -> FastAPI:
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await warm_up(app, runtime)
         try:
             yield
         finally:
