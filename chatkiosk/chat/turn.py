@@ -27,7 +27,9 @@ from chatkiosk.agents.base import Agent
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import build_context
 from chatkiosk.agents.deps import ToolDeps
+from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
+from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext
 from chatkiosk.chat.generations import Generation, Generations
@@ -284,7 +286,7 @@ class ChatService:
         """Run the agent loop on the context window (the stored history read at start)."""
         agent, conv, request, provider = turn.agent, turn.conv, turn.request, turn.provider
         assert agent is not None and turn.ctx is not None
-        policy = agent.context
+        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
         if conv is None:
             history, over, summary = list(request.history or []), False, None
         else:
@@ -299,6 +301,7 @@ class ChatService:
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
             provider.count_tokens, summary=summary,
         )
+        context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
@@ -307,10 +310,11 @@ class ChatService:
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
+            stop_after_tools=agent.stop_after_tools,  # llmpath
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         try:
-            async for event in run:
+            async for event in final_events(agent, turn.ctx, run):  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if turn.ledger.first_token_at is None:
                         lifecycle.first_token(turn.ledger)
@@ -328,6 +332,8 @@ class ChatService:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)
             await run.aclose()
+            if turn.ledger.truncated and policy.summary:  # llmpath: fold the cut history into the summary
+                schedule_summary(self.deps.db, provider, conv, turn.rows, context)
 
     async def _relay(self, turn: _Turn) -> None:
         """A passthrough turn: the upstream's pieces, published as they come."""
