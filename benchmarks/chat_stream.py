@@ -79,6 +79,67 @@ def serve_upstream(chunks: int, delay: float) -> int:
     return 0
 
 
+# --- the bare proxy's process ---------------------------------------------------------------
+# What one Python worker carries with no auth, no storage and no limits: a Starlette app whose one
+# route relays the request body to the upstream and streams the upstream's bytes back unchanged.
+# Run once per upstream client (`--proxies aiohttp,httpx`), it measures the clients' cost per frame.
+
+
+def serve_proxy(kind: str, upstream_port: int, port: int) -> int:
+    """Child mode: run the bare proxy with `kind` (aiohttp or httpx) as its upstream client."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    url = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        if kind == "aiohttp":
+            import aiohttp
+            state["client"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        else:
+            import httpx
+            state["client"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=None, max_keepalive_connections=1000), timeout=60)
+        yield
+        if kind == "aiohttp":
+            await state["client"].close()
+        else:
+            await state["client"].aclose()
+
+    async def relay(request: Request) -> StreamingResponse:
+        body = await request.body()
+        headers = {"content-type": "application/json"}
+        client = state["client"]
+        if kind == "aiohttp":
+            upstream = await client.post(url, data=body, headers=headers)
+
+            async def chunks() -> Any:
+                try:
+                    async for chunk in upstream.content.iter_any():
+                        yield chunk
+                finally:
+                    upstream.release()
+        else:
+            upstream = await client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
+
+            async def chunks() -> Any:
+                try:
+                    async for chunk in upstream.aiter_raw():
+                        yield chunk
+                finally:
+                    await upstream.aclose()
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/chat/completions", relay, methods=["POST"])], lifespan=lifespan)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, loop="uvloop", http="httptools")
+    return 0
+
+
 # --- processes ------------------------------------------------------------------------------
 
 
@@ -192,9 +253,18 @@ def start_upstream(children: Children, chunks: int, delay: float) -> tuple[subpr
     return proc, port[0]
 
 
-def start_chatkiosk(children: Children, upstream_port: int) -> tuple[subprocess.Popen, str]:
+def start_proxy(children: Children, kind: str, upstream_port: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    data_dir = children.tmp / "data"
+    proc = children.start(
+        [sys.executable, str(Path(__file__).resolve()), "--serve-proxy", kind, "--upstream-port", str(upstream_port), "--proxy-port", str(port)],
+        log=f"proxy-{kind}.log",
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def start_chatkiosk(children: Children, upstream_port: int, root: Path = ROOT, name: str = "chatkiosk") -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    data_dir = children.tmp / f"data-{name}"
     env = {
         k: v
         for k, v in os.environ.items()
@@ -206,7 +276,7 @@ def start_chatkiosk(children: Children, upstream_port: int) -> tuple[subprocess.
     }
     # The project's editable install resolves `chatkiosk` only from the repository root, and the
     # server runs in the temporary directory: put the root on its path.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env.update({
         "CHATKIOSK_CONFIG": str(children.tmp / "absent.toml"),
         "CHATKIOSK_ENVIRONMENT": "test",
@@ -222,21 +292,21 @@ def start_chatkiosk(children: Children, upstream_port: int) -> tuple[subprocess.
     proc = children.start(
         [sys.executable, "-m", "chatkiosk", "serve", "--migrate", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
-        log="chatkiosk.log",
+        log=f"{name}.log",
     )
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def wait_healthy(client: Any, base: str, proc: subprocess.Popen, children: Children) -> None:
+async def wait_healthy(client: Any, base: str, proc: subprocess.Popen, children: Children, log: str = "chatkiosk.log") -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise BenchError(f"chatkiosk exited with {proc.returncode}: {children.log_tail('chatkiosk.log')}")
+            raise BenchError(f"chatkiosk exited with {proc.returncode}: {children.log_tail(log)}")
         with contextlib.suppress(Exception):
             if (await client.get(f"{base}/health", timeout=2)).status_code == 200:
                 return
         await asyncio.sleep(0.1)
-    raise BenchError(f"chatkiosk did not answer /health within {START_TIMEOUT:g} s: {children.log_tail('chatkiosk.log')}")
+    raise BenchError(f"chatkiosk did not answer /health within {START_TIMEOUT:g} s: {children.log_tail(log)}")
 
 
 # --- the client -----------------------------------------------------------------------------
@@ -257,64 +327,10 @@ async def _post_json(client: Any, url: str, body: dict, token: str | None = None
     return response.json()
 
 
-async def stream_direct(client: Any, url: str, body: dict) -> Stream:
-    """One streamed chat completion straight from the fake upstream."""
-    result = Stream(start=time.perf_counter())
-    async with client.stream("POST", url, json=body) as response:
-        if response.status_code != 200:
-            raise BenchError(f"the fake upstream answered {response.status_code}")
-        buf = b""
-        async for raw in response.aiter_raw():
-            now = time.perf_counter()
-            buf += raw
-            while (cut := buf.find(b"\n\n")) >= 0:
-                event, buf = buf[:cut], buf[cut + 2 :]
-                if not event.startswith(b"data: "):
-                    continue
-                data = event[6:]
-                if data == b"[DONE]":
-                    result.end = now
-                    continue
-                for choice in json.loads(data).get("choices") or ():
-                    if (choice.get("delta") or {}).get("content"):
-                        result.frames.append(now)
-    if not result.end:
-        raise BenchError("a direct stream ended without [DONE]")
-    return result
-
-
-async def stream_kiosk(client: Any, url: str, body: dict, token: str) -> Stream:
-    """One streamed chat turn through chatkiosk; deltas are the `event: delta` blocks."""
-    result = Stream(start=time.perf_counter())
-    async with client.stream("POST", url, json=body, headers={"Authorization": f"Bearer {token}"}) as response:
-        if response.status_code != 200:
-            await response.aread()
-            raise BenchError(f"chatkiosk answered {response.status_code}: {response.text[:200]}")
-        buf = b""
-        async for raw in response.aiter_raw():
-            now = time.perf_counter()
-            buf += raw
-            while (cut := buf.find(b"\n\n")) >= 0:
-                event, buf = buf[:cut], buf[cut + 2 :]
-                if b"\nevent: delta\n" in event:
-                    result.frames.append(now)
-                elif b"\nevent: done\n" in event:
-                    data = json.loads(event.split(b"\ndata: ", 1)[1])
-                    status = data["message"]["status"]
-                    if status != "complete":
-                        raise BenchError(f"a chatkiosk turn ended {status}: {data['message'].get('error')}")
-                    result.end = now
-                elif b"\nevent: error\n" in event:
-                    raise BenchError(f"a chatkiosk turn failed: {event.split(b'data: ', 1)[-1][:200].decode(errors='replace')}")
-    if not result.end:
-        raise BenchError("a chatkiosk stream ended without a done event")
-    return result
-
-
 # A lean HTTP/1.1 client for the measured streams: one asyncio.Protocol per keep-alive connection,
 # chunked decoding and SSE splitting done synchronously in `data_received`, the arrival time taken
 # once per read. It costs a fraction of httpx per frame, so on two shared cores the client does not
-# become the bottleneck of either path (`--client httpx` measures with httpx instead).
+# become the bottleneck of any path.
 
 
 class _Conn(asyncio.Protocol):
@@ -589,12 +605,49 @@ async def run_round(make: Any, n: int, phase: Phase | None, pids: dict[str, int]
 
 
 @dataclass
+class Path_:
+    """One way of streaming: how to start a stream, and the processes whose CPU it costs."""
+
+    name: str
+    make: Any
+    pids: dict[str, int]
+    server: str | None = None  # the process between client and upstream (its CPU per frame is printed)
+
+
+@dataclass
 class Result:
     n: int
-    direct: Phase
-    kiosk: Phase
-    rss_before: int  # KiB
-    rss_peak: int  # KiB
+    phases: dict[str, Phase]
+    rss: dict[str, tuple[int, int]]  # server path -> (KiB before, KiB peak)
+
+
+async def wait_port(base: str, proc: subprocess.Popen, children: Children, log: str) -> None:
+    host, port = base.rsplit("/", 1)[1].split(":")
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{log} exited with {proc.returncode}: {children.log_tail(log)}")
+        with contextlib.suppress(OSError):
+            _, writer = await asyncio.open_connection(host, int(port))
+            writer.close()
+            return
+        await asyncio.sleep(0.1)
+    raise BenchError(f"{log} did not listen within {START_TIMEOUT:g} s: {children.log_tail(log)}")
+
+
+async def prepare_chatkiosk(client: Any, base: str, most: int) -> tuple[str, list[str]]:
+    """A user and one conversation per concurrent stream; returns the token and the ids."""
+    username, password = f"bench_{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    await _post_json(client, f"{base}/api/auth/register", {"username": username, "password": password}, expect=201)
+    token = (await _post_json(client, f"{base}/api/auth/login", {"username": username, "password": password}))["access_token"]
+    conversations: list[str] = []
+    for start in range(0, most, 50):
+        batch = [
+            _post_json(client, f"{base}/api/conversations", {"title": f"bench {i}"}, token, expect=201)
+            for i in range(start, min(start + 50, most))
+        ]
+        conversations += [c["id"] for c in await asyncio.gather(*batch)]
+    return token, conversations
 
 
 async def bench(args: argparse.Namespace, children: Children) -> list[Result]:
@@ -602,92 +655,78 @@ async def bench(args: argparse.Namespace, children: Children) -> list[Result]:
 
     counts = args.streams
     upstream, upstream_port = start_upstream(children, args.chunks, args.delay)
-    server, base = start_chatkiosk(children, upstream_port)
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    for kind in args.proxies:
+        servers[f"proxy-{kind}"] = start_proxy(children, kind, upstream_port)
+    servers["chatkiosk"] = start_chatkiosk(children, upstream_port)
+    if args.baseline_root:
+        servers["baseline"] = start_chatkiosk(children, upstream_port, Path(args.baseline_root).resolve(), "baseline")
     most = max(counts)
-    # Room for every stream of both paths, kept alive between rounds.
-    limits = httpx.Limits(max_connections=2 * most + 20, max_keepalive_connections=2 * most + 20)
+    limits = httpx.Limits(max_connections=4 * most + 20, max_keepalive_connections=4 * most + 20)
     timeout = httpx.Timeout(60.0, connect=10.0, pool=30.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        await wait_healthy(client, base, server, children)
-        username, password = f"bench_{secrets.token_hex(4)}", secrets.token_urlsafe(18)
-        await _post_json(client, f"{base}/api/auth/register", {"username": username, "password": password}, expect=201)
-        token = (await _post_json(client, f"{base}/api/auth/login", {"username": username, "password": password}))["access_token"]
-        conversations: list[str] = []
-        for start in range(0, most, 50):  # one conversation per concurrent stream
-            batch = [
-                _post_json(client, f"{base}/api/conversations", {"title": f"bench {i}"}, token, expect=201)
-                for i in range(start, min(start + 50, most))
-            ]
-            conversations += [c["id"] for c in await asyncio.gather(*batch)]
-
-        direct_url = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+        for name, (proc, base) in servers.items():
+            if name.startswith("proxy-"):
+                await wait_port(base, proc, children, f"{name}.log")
+            else:
+                await wait_healthy(client, base, proc, children, f"{name}.log")
         prompt = "Say something, please."
         direct_body = {
             "model": "fake-model", "messages": [{"role": "user", "content": prompt}],
             "max_tokens": 512, "stream": True, "stream_options": {"include_usage": True},
         }
         kiosk_body = {"content": prompt, "stream": True}
-        pids_direct = {"upstream": upstream.pid, "client": os.getpid()}
-        pids_kiosk = {"upstream": upstream.pid, "server": server.pid, "client": os.getpid()}
-        # Generous: a round should take about (chunks + 4) * delay plus the servers' work.
-        round_timeout = max(30.0, (args.chunks + 4) * args.delay * 10 + most * 0.2)
-
+        me = os.getpid()
         raw = RawClient()
-        if args.client == "httpx":
-            def direct(i: int) -> Any:
-                return stream_direct(client, direct_url, direct_body)
-
-            def kiosk(i: int) -> Any:
-                return stream_kiosk(client, f"{base}/api/conversations/{conversations[i]}/messages", kiosk_body, token)
-
-            client_name = f"httpx {httpx.__version__}"
-        else:
-            kiosk_port = int(base.rsplit(":", 1)[1])
-            direct_data = http_request("127.0.0.1", upstream_port, "/v1/chat/completions", direct_body)
-            kiosk_data = [
-                http_request("127.0.0.1", kiosk_port, f"/api/conversations/{c}/messages", kiosk_body, token) for c in conversations
-            ]
-
-            def direct(i: int) -> Any:
-                return raw_stream(raw, "127.0.0.1", upstream_port, direct_data, kiosk=False)
-
-            def kiosk(i: int) -> Any:
-                return raw_stream(raw, "127.0.0.1", kiosk_port, kiosk_data[i], kiosk=True)
-
-            client_name = "raw HTTP/1.1 keep-alive client"
-        print(f"chatkiosk pid {server.pid} at {base}; fake upstream pid {upstream.pid} on port {upstream_port}; "
-              f"client: this process (pid {os.getpid()}, {loop_name()}, {client_name})", flush=True)
+        direct_data = http_request("127.0.0.1", upstream_port, "/v1/chat/completions", direct_body)
+        paths = [Path_("direct", lambda i: raw_stream(raw, "127.0.0.1", upstream_port, direct_data, kiosk=False),
+                       {"upstream": upstream.pid, "client": me})]
+        for name, (proc, base) in servers.items():
+            port = int(base.rsplit(":", 1)[1])
+            pids = {"upstream": upstream.pid, "server": proc.pid, "client": me}
+            if name.startswith("proxy-"):
+                data = http_request("127.0.0.1", port, "/v1/chat/completions", direct_body)
+                paths.append(Path_(name, lambda i, port=port, data=data: raw_stream(raw, "127.0.0.1", port, data, kiosk=False), pids, name))
+            else:
+                token, conversations = await prepare_chatkiosk(client, base, most)
+                datas = [http_request("127.0.0.1", port, f"/api/conversations/{c}/messages", kiosk_body, token) for c in conversations]
+                paths.append(Path_(name, lambda i, port=port, datas=datas: raw_stream(raw, "127.0.0.1", port, datas[i], kiosk=True), pids, name))
+        round_timeout = max(30.0, (args.chunks + 4) * args.delay * 10 + most * 0.2)
+        print(f"fake upstream pid {upstream.pid} on port {upstream_port}; "
+              + "; ".join(f"{name} pid {proc.pid} at {base}" for name, (proc, base) in servers.items())
+              + f"; client: this process (pid {me}, {loop_name()}, raw HTTP/1.1 keep-alive client)", flush=True)
         results = []
         try:
             for n in counts:
-                results.append(await measure(n, args, server, direct, kiosk, pids_direct, pids_kiosk, round_timeout))
+                results.append(await measure(n, args, paths, round_timeout))
         except BenchError as exc:
-            for name, proc, log in (("chatkiosk", server, "chatkiosk.log"), ("the fake upstream", upstream, "upstream.log")):
+            for name, (proc, _) in [*servers.items(), ("upstream", (upstream, ""))]:
                 if proc.poll() is not None:
-                    raise BenchError(f"{exc} ({name} exited with {proc.returncode}: {children.log_tail(log)})") from None
+                    raise BenchError(f"{exc} ({name} exited with {proc.returncode}: {children.log_tail(name + '.log')})") from None
             raise
         raw.close()
         return results
 
 
-async def measure(n: int, args: argparse.Namespace, server: subprocess.Popen, direct: Any, kiosk: Any,
-                  pids_direct: dict[str, int], pids_kiosk: dict[str, int], round_timeout: float) -> Result:
-    """Warm up, then the measured rounds of one N; prints and returns its figures."""
-    rss_before = rss_kib(server.pid)
-    peak = rss_before
-    await run_round(direct, n, None, {}, round_timeout, f"warm-up direct N={n}")
-    with RssSampler(server.pid) as sampler:
-        await run_round(kiosk, n, None, {}, round_timeout, f"warm-up chatkiosk N={n}")
-    peak = max(peak, sampler.peak)
-    d, k = Phase(), Phase()
+async def measure(n: int, args: argparse.Namespace, paths: list[Path_], round_timeout: float) -> Result:
+    """Warm up, then the measured rounds of one N (every path in turn, each round); prints and returns its figures."""
+    rss: dict[str, tuple[int, int]] = {}
+    for path in paths:
+        if path.server:
+            rss[path.name] = (rss_kib(path.pids["server"]), rss_kib(path.pids["server"]))
+        await run_round(path.make, n, None, {}, round_timeout, f"warm-up {path.name} N={n}")
+    phases = {path.name: Phase() for path in paths}
     for r in range(args.rounds):
-        await asyncio.sleep(0.2)
-        await run_round(direct, n, d, pids_direct, round_timeout, f"direct N={n} round {r + 1}")
-        await asyncio.sleep(0.2)
-        with RssSampler(server.pid) as sampler:
-            await run_round(kiosk, n, k, pids_kiosk, round_timeout, f"chatkiosk N={n} round {r + 1}")
-        peak = max(peak, sampler.peak)
-    result = Result(n, d, k, rss_before, peak)
+        for path in paths:
+            await asyncio.sleep(0.2)
+            if path.server:
+                with RssSampler(path.pids["server"]) as sampler:
+                    await run_round(path.make, n, phases[path.name], path.pids, round_timeout, f"{path.name} N={n} round {r + 1}")
+                before, peak = rss[path.name]
+                rss[path.name] = (before, max(peak, sampler.peak))
+            else:
+                await run_round(path.make, n, phases[path.name], path.pids, round_timeout, f"{path.name} N={n} round {r + 1}")
+    result = Result(n, phases, rss)
     print_result(result, args)
     return result
 
@@ -697,57 +736,72 @@ def loop_name() -> str:
     return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
 
 
+def cpu_us_per_frame(p: Phase, name: str) -> float:
+    """CPU µs of one process per frame received (= CPU ms per 1000 frames)."""
+    return 1e6 * p.cpu.get(name, 0.0) / max(p.frames, 1)
+
+
 def print_result(r: Result, args: argparse.Namespace) -> None:
-    d, k = r.direct, r.kiosk
-    dt, kt = d.ttft_ms(), k.ttft_ms()
-    dg, kg = d.gaps_ms(), k.gaps_ms()
+    d = r.phases["direct"]
+    names = list(r.phases)
     expected = r.n * args.rounds * args.chunks
     print()
     print(f"N = {r.n} concurrent streams  ({args.rounds} rounds, {args.chunks} deltas per answer, "
-          f"{args.delay * 1000:g} ms upstream delay per event; frames received: direct {d.frames}, chatkiosk {k.frames}, expected {expected})")
-    print(f"  {'':28}{'direct':>12}{'chatkiosk':>12}{'kiosk vs direct':>18}")
-    print(f"  {'throughput (frames/s)':28}{d.throughput:12.1f}{k.throughput:12.1f}{k.throughput / d.throughput:17.3f}x")
+          f"{args.delay * 1000:g} ms upstream delay per event; {expected} frames expected per path; received: "
+          + ", ".join(f"{k} {p.frames}" for k, p in r.phases.items()) + ")")
+    width = max(14, *(len(x) + 2 for x in names))
+    print(f"  {'':28}" + "".join(f"{x:>{width}}" for x in names))
+    print(f"  {'throughput (frames/s)':28}" + "".join(f"{p.throughput:{width}.1f}" for p in r.phases.values()))
+    print(f"  {'ratio to direct':28}" + "".join(f"{p.throughput / d.throughput:{width - 1}.3f}x" for p in r.phases.values()))
     for label, q in (("TTFT p50 (ms)", 50), ("TTFT p99 (ms)", 99)):
-        a, b = pct(dt, q), pct(kt, q)
-        print(f"  {label:28}{a:12.2f}{b:12.2f}{b - a:+16.2f}ms")
+        print(f"  {label:28}" + "".join(f"{pct(p.ttft_ms(), q):{width}.2f}" for p in r.phases.values()))
+        print(f"  {'  added vs direct (ms)':28}" + "".join(f"{pct(p.ttft_ms(), q) - pct(d.ttft_ms(), q):+{width}.2f}" for p in r.phases.values()))
     for label, q in (("inter-token gap p50 (ms)", 50), ("inter-token gap p99 (ms)", 99)):
-        a, b = pct(dg, q), pct(kg, q)
-        print(f"  {label:28}{a:12.2f}{b:12.2f}{b - a:+16.2f}ms")
-    grown = r.rss_peak - r.rss_before
-    print(f"  chatkiosk RSS: {r.rss_before / 1024:.1f} MiB before, {r.rss_peak / 1024:.1f} MiB peak "
-          f"-> {grown / r.n:.1f} KiB per stream")
-    def per_k(p: Phase, name: str) -> float:  # CPU ms per 1000 frames (= µs per frame)
-        return 1e6 * p.cpu.get(name, 0.0) / max(p.frames, 1)
-
-    print(f"  CPU ms per 1000 frames: direct: upstream {per_k(d, 'upstream'):.1f}, client {per_k(d, 'client'):.1f} | "
-          f"chatkiosk: server {per_k(k, 'server'):.1f}, upstream {per_k(k, 'upstream'):.1f}, client {per_k(k, 'client'):.1f}"
-          f"  (cores busy: direct {sum(d.cpu.values()) / d.wall:.2f}, chatkiosk {sum(k.cpu.values()) / k.wall:.2f} of {os.cpu_count()})")
+        print(f"  {label:28}" + "".join(f"{pct(p.gaps_ms(), q):{width}.2f}" for p in r.phases.values()))
+    print(f"  {'server CPU µs per frame':28}" + "".join(
+        f"{cpu_us_per_frame(p, 'server'):{width}.1f}" if k in r.rss else f"{'-':>{width}}" for k, p in r.phases.items()))
+    print(f"  {'upstream CPU µs per frame':28}" + "".join(f"{cpu_us_per_frame(p, 'upstream'):{width}.1f}" for p in r.phases.values()))
+    print(f"  {'client CPU µs per frame':28}" + "".join(f"{cpu_us_per_frame(p, 'client'):{width}.1f}" for p in r.phases.values()))
+    print(f"  {'cores busy (of %d)' % (os.cpu_count() or 0):28}" + "".join(f"{sum(p.cpu.values()) / p.wall:{width}.2f}" for p in r.phases.values()))
+    for name, (before, peak) in r.rss.items():
+        print(f"  {name} RSS: {before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB peak -> {(peak - before) / r.n:.1f} KiB per stream")
     sys.stdout.flush()
 
 
 def print_summary(results: list[Result]) -> None:
     print()
-    print("summary (chatkiosk vs direct, same run)")
-    print(f"  {'streams':>7} {'frames/s ratio':>15} {'+TTFT p50 ms':>13} {'+TTFT p99 ms':>13} {'gap p99 d/k ms':>16} {'RSS KiB/stream':>15}")
+    print("summary (each path vs direct, same run, same mock upstream)")
+    print(f"  {'path':>16} {'streams':>7} {'frames/s ratio':>15} {'+TTFT p50 ms':>13} {'+TTFT p99 ms':>13} {'server CPU µs/frame':>20}")
     for r in results:
-        d, k = r.direct, r.kiosk
-        print(f"  {r.n:>7} {k.throughput / d.throughput:>14.3f}x "
-              f"{pct(k.ttft_ms(), 50) - pct(d.ttft_ms(), 50):>13.2f} {pct(k.ttft_ms(), 99) - pct(d.ttft_ms(), 99):>13.2f} "
-              f"{pct(d.gaps_ms(), 99):>7.1f}/{pct(k.gaps_ms(), 99):<8.1f} {(r.rss_peak - r.rss_before) / r.n:>15.1f}")
+        d = r.phases["direct"]
+        for name, p in r.phases.items():
+            if name == "direct":
+                continue
+            print(f"  {name:>16} {r.n:>7} {p.throughput / d.throughput:>14.3f}x "
+                  f"{pct(p.ttft_ms(), 50) - pct(d.ttft_ms(), 50):>13.2f} {pct(p.ttft_ms(), 99) - pct(d.ttft_ms(), 99):>13.2f} "
+                  f"{cpu_us_per_frame(p, 'server'):>20.1f}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--streams", default="1,50,200", help="concurrent stream counts, comma-separated (default 1,50,200)")
+    parser.add_argument("--streams", default="1,50,200,300", help="concurrent stream counts, comma-separated (default 1,50,200,300)")
     parser.add_argument("--chunks", type=int, default=50, help="content deltas per answer (default 50)")
     parser.add_argument("--delay", type=float, default=0.02, help="fake upstream seconds before each event (default 0.02)")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per stream count (default 3)")
-    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
-                        help="streaming client: a lean raw HTTP/1.1 one (default) or httpx")
+    parser.add_argument("--proxies", default="aiohttp,httpx",
+                        help="bare proxies to measure, by upstream client: aiohttp, httpx, both (default) or none")
+    parser.add_argument("--baseline-root", default=None,
+                        help="a second chatkiosk checkout (e.g. an older commit) to measure in the same run as `baseline`")
     parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-proxy", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--proxy-port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_upstream:
+    if args.serve_upstream or args.serve_proxy:
         return args
+    args.proxies = [] if args.proxies in ("", "none") else [p.strip() for p in args.proxies.split(",") if p.strip()]
+    if set(args.proxies) - {"aiohttp", "httpx"}:
+        parser.error("--proxies takes aiohttp, httpx or none")
     try:
         args.streams = [int(s) for s in args.streams.split(",") if s.strip()]
     except ValueError:
@@ -761,6 +815,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_upstream:
         return serve_upstream(args.chunks, args.delay)
+    if args.serve_proxy:
+        return serve_proxy(args.serve_proxy, args.upstream_port, args.proxy_port)
 
     def on_term(signum: int, frame: Any) -> None:
         raise SystemExit(143)

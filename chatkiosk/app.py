@@ -16,6 +16,7 @@ from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
 from chatkiosk.runtime import Runtime
 from chatkiosk.store.expiry import ExpirySweeper
+from chatkiosk.warmup import warm_up
 
 
 def create_app(settings: Settings | None = None, *, providers: dict[str, Provider] | None = None) -> FastAPI:
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         if settings.conversation_expiry_hours > 0:
             sweeper = ExpirySweeper(runtime.db, settings.conversation_expiry_hours, settings.conversation_expiry_sweep_seconds)
             sweeper.start()
+        await warm_up(app, runtime)
         try:
             yield
         finally:

@@ -1,21 +1,66 @@
-"""Stream events of a chat turn: one tagged union.
+"""Stream events of a chat turn: one tagged union of domain values.
 
-The core produces these; SSE, WebSocket frames and OpenAI chunks are three encoders of them
-at the edge (api/). Every event of a turn carries a sequence number so a client can re-join
-with `events?after=<seq>`.
+The engine (chat/) produces these; they carry domain values — stored message rows, the turn's
+usage, the error raised, the upstream's own stream pieces — never bodies shaped for a wire.
+SSE, WebSocket frames and OpenAI chunks / whole completions are the three encoders of them, at
+the edge (api/). Every event of a turn has a sequence number (its place in the generation's
+log) so a client can re-join with `events?after=<seq>`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from chatkiosk.errors import ChatkioskError
+from chatkiosk.llm.base import StreamPiece
+
+if TYPE_CHECKING:
+    from chatkiosk.store.tables import Message
+
+
+@dataclass(frozen=True, slots=True)
+class TurnUsage:
+    """What a turn cost: tokens in and out, whether its context was cut, whether an LLM ran.
+
+    `estimated`: the upstream reported no usage (it failed first), so the server counted.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    context_truncated: bool = False
+    llm: bool = True
+    estimated: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        """The usage as stored with the message and sent on every wire."""
+        body: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens, "context_truncated": self.context_truncated, "llm": self.llm,
+        }
+        if self.estimated:
+            body["estimated"] = True
+        return body
+
+    @classmethod
+    def of_stored(cls, stored: dict[str, Any] | None) -> TurnUsage:
+        """The usage read back from a stored message (`as_dict`'s output)."""
+        stored = stored or {}
+        return cls(
+            int(stored.get("prompt_tokens") or 0), int(stored.get("completion_tokens") or 0),
+            bool(stored.get("context_truncated")), bool(stored.get("llm", True)), bool(stored.get("estimated")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class MessageEvent:
     """The stored user message that started the turn."""
 
-    message: dict[str, Any]
+    message: Message
     type: Literal["message"] = "message"
 
 
@@ -48,27 +93,33 @@ class ToolResultEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class DoneEvent:
-    """The turn ended; `message` is the stored assistant message in its final status."""
+class PieceEvent:
+    """A raw piece of the upstream's stream (text, a tool-call piece, finish, usage): what a
+    passthrough turn — one with no server tools — emits instead of deltas."""
 
-    message: dict[str, Any]
-    usage: dict[str, Any] = field(default_factory=dict)
+    piece: StreamPiece
+    type: Literal["piece"] = "piece"
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEvent:
+    """The turn ended; `message` is the assistant message in its final status.
+
+    `finish` is the upstream's finish reason (`stop`, `length`, `tool_calls`).
+    """
+
+    message: Message
+    usage: TurnUsage
+    finish: str = "stop"
     type: Literal["done"] = "done"
 
 
 @dataclass(frozen=True, slots=True)
 class ErrorEvent:
-    """The turn failed; `error` is the API's error object."""
+    """The turn failed with `error`; a `DoneEvent` follows."""
 
-    error: dict[str, Any]
+    error: ChatkioskError
     type: Literal["error"] = "error"
 
 
-Event = MessageEvent | DeltaEvent | ToolCallEvent | ToolResultEvent | DoneEvent | ErrorEvent
-
-
-def event_data(event: Event) -> dict[str, Any]:
-    """The event's payload without its tag, as sent on the wire."""
-    data = asdict(event)
-    data.pop("type")
-    return data
+Event = MessageEvent | DeltaEvent | ToolCallEvent | ToolResultEvent | PieceEvent | DoneEvent | ErrorEvent

@@ -7,13 +7,14 @@ counters and metrics.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
@@ -24,9 +25,11 @@ from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
 from chatkiosk.auth.tokens import TokenService
-from chatkiosk.config import Settings
+from chatkiosk.chat.generations import Generations
+from chatkiosk.chat.lifecycle import Lifecycle
 from chatkiosk.chat.relay import CancelRelay
-from chatkiosk.chat.turn import ChatService
+from chatkiosk.chat.turn import ChatDeps, ChatService
+from chatkiosk.config import Settings
 from chatkiosk.guard.counters import Counters, MemoryCounters, RedisCounters
 from chatkiosk.guard.limits import ChatLimits, LimitPolicy
 from chatkiosk.knowledge import KnowledgeBase, build_knowledge
@@ -41,9 +44,14 @@ from chatkiosk.store.db import Database
 
 log = logging.getLogger("chatkiosk")
 
+Probe = Callable[[], Awaitable[bool]]
+"""A `/ready` check: True when the part answers."""
+
 
 @dataclass
 class Runtime:
+    """Every part of the running server, each built once, typed."""
+
     settings: Settings
     db: Database
     redis: Redis | None
@@ -51,18 +59,19 @@ class Runtime:
     revocations: RevocationList
     accounts: Accounts
     metrics: Metrics
-    providers: dict[str, Provider] = field(default_factory=dict)
-    agents: AgentRegistry = field(default_factory=AgentRegistry)
-    chat: ChatService | None = None
-    confirmations: ConfirmationGate | None = None
-    kiosk: KioskService | None = None
-    shop: ShopService | None = None
-    ticket_photos: TicketPhotos | None = None
-    # The knowledge base the tools and routes search (`chatkiosk.knowledge`).
-    knowledge: KnowledgeBase | None = None
-    snippets: SnippetBook | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    reach: Reach | None = None  # web search, page reading and the code sandbox, when turned on
+    providers: dict[str, Provider]
+    agents: AgentRegistry
+    kiosk: KioskService
+    shop: ShopService
+    confirmations: ConfirmationGate
+    knowledge: KnowledgeBase  # the knowledge base the tools and routes search (`chatkiosk.knowledge`)
+    snippets: SnippetBook
+    reach: Reach  # web search, page reading and the code sandbox (each only when turned on)
+    tools: ToolDeps  # what tools may use (the kiosk, the knowledge base, snippets, the database)
+    chat: ChatService
+    ticket_photos: TicketPhotos
+    probes: dict[str, Probe] = field(default_factory=dict)  # extra `/ready` checks (the LLM provider)
+    open_sockets: dict[str, int] = field(default_factory=dict)  # WebSockets open per user, in this process
 
     @classmethod
     def build(cls, settings: Settings, providers: dict[str, Provider] | None = None) -> Runtime:
@@ -90,66 +99,71 @@ class Runtime:
             memory_kib=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost, parallelism=settings.argon2_parallelism
         )
         accounts = Accounts(settings, db, tokens, hasher, counters, revocations, key_secret=secret)
-        runtime = cls(settings, db, redis, counters, revocations, accounts, Metrics())
+        metrics = Metrics()
         configs = {c.name: c for c in settings.provider_configs()}
+        default_route: Provider | None
         if providers is not None:
-            runtime.providers = dict(providers)
+            providers = dict(providers)
             route = [settings.default_provider or next(iter(providers))] if providers else []
-            default_route = runtime.providers[route[0]] if route else None
+            default_route = providers[route[0]] if route else None
         else:
-            runtime.providers = build_providers(configs.values())
+            providers = build_providers(configs.values())
             route = settings.provider_route()
-            default_route = build_route(route, runtime.providers, configs, first_token_wait=settings.first_token_wait) if route else None
+            default_route = build_route(route, providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
-        runtime.kiosk = KioskService(db, menu)
-        runtime.shop = ShopService(db)
-        runtime.ticket_photos = TicketPhotos(
-            db, runtime.shop, max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
+        kiosk = KioskService(db, menu)
+        shop = ShopService(db)
+        ticket_photos = TicketPhotos(
+            db, shop, max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
             per_ticket=settings.attachments_per_ticket,
         )
-        runtime.agents = default_agents(
+        agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
             shop=True,
         )
-        runtime.reach = build_reach(settings)
-        runtime.reach.grant(runtime.agents)
-        runtime.knowledge = build_knowledge(settings, db)
-        runtime.extras["knowledge_base"] = runtime.knowledge  # started and closed even if replaced
-        runtime.snippets = SnippetBook(db, runtime.knowledge.embedder)
-        if settings.shop_routes and "shop" in runtime.agents:
-            runtime.agents.get("shop").intent_providers = intent_routes(
-                settings.shop_routes, runtime.providers, configs, first_token_wait=settings.first_token_wait)
-        runtime.confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
+        reach = build_reach(settings)
+        reach.grant(agents)
+        knowledge = build_knowledge(settings, db)
+        snippets = SnippetBook(db, knowledge.embedder)
+        if settings.shop_routes and "shop" in agents:
+            agents.get("shop").intent_providers = intent_routes(
+                settings.shop_routes, providers, configs, first_token_wait=settings.first_token_wait)
+        confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
             LimitPolicy(
                 messages_per_window=settings.messages_per_window, message_window=settings.message_window,
                 max_streams_per_user=settings.max_streams_per_user, daily_token_quota=settings.daily_token_quota,
             ),
-            runtime.metrics,
+            metrics,
         )
-        runtime.chat = ChatService(settings, db, runtime.agents, runtime.providers, default_route, limits, runtime.metrics, runtime)
-        if redis is not None:
-            chat = runtime.chat
-            chat.relay = CancelRelay(redis, settings.redis_prefix, chat.generations.cancel_local)
-        if default_route is not None:
-            runtime.extras["readiness"] = {"llm": default_route.check}
-        return runtime
+        tools = ToolDeps(db=db, kiosk=kiosk, shop=shop, knowledge=knowledge, snippets=snippets, confirmations=confirmations)
+        generations = Generations()
+        relay = CancelRelay(redis, settings.redis_prefix, generations.cancel_local) if redis is not None else None
+        chat = ChatService(
+            ChatDeps(settings, db, agents, providers, default_route, Lifecycle(settings, limits, metrics), tools, confirmations),
+            generations, relay,
+        )
+        probes: dict[str, Probe] = {"llm": default_route.check} if default_route is not None else {}
+        return cls(
+            settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, shop, confirmations, knowledge,
+            snippets, reach, tools, chat, ticket_photos, probes=probes,
+        )
 
     def agent_names(self) -> set[str]:
         """Names of the agents this server offers."""
         return set(self.agents.names())
 
-    def readiness_probes(self) -> dict[str, Any]:
-        """Extra `/ready` checks registered by later layers (e.g. the LLM provider)."""
-        return dict(self.extras.get("readiness", {}))
+    def readiness_probes(self) -> dict[str, Probe]:
+        """Extra `/ready` checks (e.g. the LLM provider)."""
+        return dict(self.probes)
 
     async def start(self) -> None:
         """Connect, restore revocations, and close what a dead process left streaming."""
         await self.revocations.start()
-        if self.chat is not None and self.chat.relay is not None:
+        if self.chat.relay is not None:
             await self.chat.relay.start()
         if isinstance(self.revocations, MemoryRevocationList):
             await self.accounts.reload_revocations()
@@ -157,17 +171,14 @@ class Runtime:
             leftovers = await messages.mark_streaming_incomplete(session)
         if leftovers:
             log.info("marked unfinished messages incomplete", extra={"count": leftovers})
-        if "knowledge_base" in self.extras:
-            await self.extras["knowledge_base"].start()
+        await self.knowledge.start()
 
     async def close(self) -> None:
-        if self.chat is not None:
-            await self.chat.close()
-        if "knowledge_base" in self.extras:
-            await self.extras["knowledge_base"].close()
+        """Stop every turn, then close the knowledge base, providers, Redis and the database."""
+        await self.chat.close()
+        await self.knowledge.close()
         await close_providers(self.providers)
-        if self.reach is not None:
-            await self.reach.close()
+        await self.reach.close()
         await self.revocations.close()
         await self.db.close()
         if self.redis is not None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.agents.tools import (
     DEFAULT_TOOL_TIMEOUT,
     Tool,
@@ -277,7 +278,7 @@ async def confirm(
     conversation_id: Any,
     *,
     tools: ToolRegistry,
-    services: Any = None,
+    deps: ToolDeps | None = None,
     state: dict[str, Any] | None = None,
     request_id: str | None = None,
     timeout: float | None = DEFAULT_TOOL_TIMEOUT,
@@ -311,7 +312,7 @@ async def confirm(
         raise ConfirmationRefused("confirmation arguments were altered", code="confirmation_invalid")
     ctx = ToolContext(
         user_id=user_id, conversation_id=conversation_id, agent=claimed.agent,
-        services=services, state=state if state is not None else {}, request_id=request_id,
+        deps=deps or ToolDeps(), state=state if state is not None else {}, request_id=request_id,
         confirmed_state=claimed.state,
     )
     await _check_state(t, ctx, claimed)

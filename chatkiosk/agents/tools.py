@@ -30,6 +30,7 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.errors import Conflict, NotFound, PermissionDenied, ToolError, UserError
 from chatkiosk.llm.base import ToolSpec
 
@@ -60,7 +61,7 @@ class ToolContext:
     user_id: Any
     conversation_id: Any = None
     agent: str = ""
-    services: Any = None
+    deps: ToolDeps = field(default_factory=ToolDeps)
     state: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
     # Set when a confirmed call runs: the state the user saw and said yes to (see `Tool.fingerprint`).

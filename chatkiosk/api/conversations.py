@@ -94,6 +94,8 @@ async def list_messages(
     conversation_id: str, principal: CurrentUser, runtime: RuntimeDep, paging: Paging
 ) -> ListPage[MessagePublic]:
     """The conversation's history, newest first."""
+    # An answer whose done event went out is being stored beside it: read it once it is.
+    await runtime.chat.settled(conversation_id, principal.id)
     async with runtime.db.read() as session:
         if await conversations.get(session, conversation_id, principal.id) is None:
             raise NotFound("no such conversation")

@@ -63,7 +63,6 @@ class PlacedOrder(BaseModel):
 
 
 def _kiosk(runtime: Runtime) -> KioskService:
-    assert runtime.kiosk is not None
     return runtime.kiosk
 
 

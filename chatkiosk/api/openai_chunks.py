@@ -1,23 +1,28 @@
-"""Chat events as OpenAI `chat.completion.chunk`s: the third encoder, next to SSE and WebSocket.
+"""Chat events as OpenAI `chat.completion.chunk`s and whole `chat.completion`s: the third
+encoder, next to SSE and WebSocket.
 
-An agent's turn is encoded from its `events.Event`s; a passthrough call from the provider's
-stream pieces (it has tool-call pieces, which are no chat event). Both end the same way: a
-chunk with `finish_reason`, the usage chunk when the client asked for it, then `[DONE]`.
-Server-side tool calls of an agent are not sent: they are the agent's business, and an OpenAI
-client would try to run them.
+An agent's turn is encoded from its deltas; a passthrough turn from the upstream's own pieces
+(`PieceEvent`: text, tool-call pieces, finish). Both end the same way: a chunk with
+`finish_reason`, the usage chunk when the client asked for it, then `[DONE]`; an error after
+the stream began is one error chunk and the end. Server-side tool calls of an agent are not
+sent: they are the agent's business, and an OpenAI client would try to run them.
+
+The chunks are rendered from templates made once per answer (the envelope's bytes around the
+delta), so a content chunk costs one string dump.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
 
-from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, Event
-from chatkiosk.llm.base import Usage
+import orjson
 
-DONE = "data: [DONE]\n\n"
+from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, Event, PieceEvent, TurnUsage
+from chatkiosk.llm.base import TextDelta, ToolCallDelta, Usage
+
+DONE = b"data: [DONE]\n\n"
 
 
 def completion_id() -> str:
@@ -25,21 +30,18 @@ def completion_id() -> str:
     return "chatcmpl-" + secrets.token_hex(12)
 
 
-def usage_body(usage: Usage | dict[str, Any]) -> dict[str, int]:
-    """OpenAI's usage object from ours (a `Usage` or a turn's usage dict)."""
-    if isinstance(usage, Usage):
-        prompt, completion = usage.prompt_tokens, usage.completion_tokens
-    else:
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+def usage_body(usage: Usage | TurnUsage) -> dict[str, int]:
+    """OpenAI's usage object from ours."""
+    prompt, completion = usage.prompt_tokens, usage.completion_tokens
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _sse(data: Any) -> str:
-    return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+def _sse(data: Any) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 class ChunkEncoder:
-    """Encodes one streamed answer; each method returns the SSE text to send."""
+    """Encodes one streamed answer; each method returns the SSE bytes to send."""
 
     def __init__(self, model: str, *, include_usage: bool = False, id: str | None = None) -> None:
         self.model = model
@@ -47,25 +49,26 @@ class ChunkEncoder:
         self.id = id or completion_id()
         self.created = int(time.time())
         self._tool_ids: set[int] = set()
+        self._ended = False
+        envelope = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": model, "system_fingerprint": None}
+        self._open = b'data: ' + orjson.dumps(envelope)[:-1] + b',"choices":[{"index":0,"delta":'
+        self._close = b',"logprobs":null,"finish_reason":null}]' + (b',"usage":null' if include_usage else b"") + b"}\n\n"
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> str:
-        body: dict[str, Any] = {
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-        }
-        if self.include_usage:
-            body["usage"] = None  # as OpenAI: null on every chunk but the last
-        return _sse(body)
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        if finish is None:
+            return self._open + orjson.dumps(delta) + self._close
+        tail = b',"logprobs":null,"finish_reason":' + orjson.dumps(finish) + b"}]"
+        return self._open + orjson.dumps(delta) + tail + (b',"usage":null' if self.include_usage else b"") + b"}\n\n"
 
-    def start(self) -> str:
+    def start(self) -> bytes:
         """The first chunk: the assistant's role."""
         return self._chunk({"role": "assistant", "content": ""})
 
-    def text(self, text: str) -> str:
-        return self._chunk({"content": text}) if text else ""
+    def text(self, text: str) -> bytes:
+        """A content chunk (nothing for empty text)."""
+        return self._open + b'{"content":' + orjson.dumps(text) + b"}" + self._close if text else b""
 
-    def tool_call(self, index: int, id: str | None, name: str | None, arguments: str) -> str:
+    def tool_call(self, index: int, id: str | None, name: str | None, arguments: str) -> bytes:
         """A piece of a tool call; the first piece of an index carries its id, type and name."""
         call: dict[str, Any] = {"index": index}
         if index not in self._tool_ids:
@@ -76,7 +79,7 @@ class ChunkEncoder:
             call["function"] = {"arguments": arguments}
         return self._chunk({"tool_calls": [call]})
 
-    def end(self, reason: str, usage: Usage | dict[str, Any] | None) -> str:
+    def end(self, reason: str, usage: Usage | TurnUsage | None) -> bytes:
         """The finishing chunk, the usage chunk (when asked for) and `[DONE]`."""
         out = self._chunk({}, reason)
         if self.include_usage:
@@ -87,32 +90,54 @@ class ChunkEncoder:
         return out + DONE
 
     @staticmethod
-    def error(error: dict[str, Any]) -> str:
+    def error(error: dict[str, Any]) -> bytes:
         """An error after the stream began, as OpenAI sends one (the client raises `APIError`)."""
         return _sse({"error": error})
 
-    def event(self, event: Event) -> str:
-        """A chat event of an agent's turn (the user message and tool events send nothing)."""
+    def event(self, seq: int, event: Event) -> bytes:
+        """One event of the turn (the user message and server tool events send nothing)."""
+        if self._ended:
+            return b""
         if isinstance(event, DeltaEvent):
             return self.text(event.text)
+        if isinstance(event, PieceEvent):
+            piece = event.piece
+            if isinstance(piece, TextDelta):
+                return self.text(piece.text)
+            if isinstance(piece, ToolCallDelta):
+                return self.tool_call(piece.index, piece.id, piece.name, piece.arguments)
+            return b""
         if isinstance(event, DoneEvent):
-            return self.end("stop", event.usage)
+            self._ended = True
+            return self.end(event.finish, event.usage)
         if isinstance(event, ErrorEvent):
-            return self.error(event.error)
-        return ""
+            self._ended = True  # as OpenAI: the error chunk ends the stream
+            return self.error(event.error.body()["error"])
+        return b""
 
 
-def completion(
-    model: str, text: str, usage: Usage | dict[str, Any], *, finish: str = "stop",
-    tool_calls: list[dict[str, Any]] | None = None, id: str | None = None,
-) -> dict[str, Any]:
-    """A whole `chat.completion` object."""
+def completion(events: list[Event], model: str, *, id: str | None = None) -> dict[str, Any]:
+    """A whole `chat.completion` object from a finished turn's events."""
+    done = next(e for e in reversed(events) if isinstance(e, DoneEvent))
+    calls: dict[int, dict[str, Any]] = {}
+    for event in events:
+        if isinstance(event, PieceEvent) and isinstance(event.piece, ToolCallDelta):
+            piece = event.piece
+            slot = calls.setdefault(piece.index, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+            slot["id"] = slot["id"] or piece.id
+            slot["function"]["name"] = slot["function"]["name"] or (piece.name or "")
+            slot["function"]["arguments"] += piece.arguments
+    tool_calls = [calls[i] for i in sorted(calls)] or None
+    text = done.message.content
     message: dict[str, Any] = {"role": "assistant", "content": text if text or not tool_calls else None, "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
     return {
         "id": id or completion_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": usage_body(usage),
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": done.finish}],
+        "usage": usage_body(done.usage),
     }
+
+
+

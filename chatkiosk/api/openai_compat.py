@@ -15,36 +15,31 @@ is rate-limited, quota-charged and counted like any turn, but nothing is stored.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from chatkiosk.api.bodies import parse_json
-from chatkiosk.api.chat import wait_or_cancel
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
 from chatkiosk.api.schemas import errors
+from chatkiosk.api.stream import EventStream, until, wait_done
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
-from chatkiosk.chat.passthrough import PassthroughCall, find_passthrough, passthrough_models, start_passthrough
+from chatkiosk.chat.passthrough import ToolChoice, UpstreamCall, find_passthrough, passthrough_models
 from chatkiosk.chat.turn import TurnRequest
-from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
-from chatkiosk.events import DoneEvent, ErrorEvent, Event, MessageEvent
-from chatkiosk.llm.base import Finish, Message, TextDelta, ToolCallDelta
+from chatkiosk.errors import NotFound, UserError, ValidationFailed
+from chatkiosk.llm.base import Message
 from chatkiosk.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 _STARTED = int(time.time())
-_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": ChatCompletionRequest.model_json_schema()}}}}
 _STREAM_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "`chat.completion` or, streamed, `chat.completion.chunk`s"}
 
@@ -155,23 +150,15 @@ async def chat_completions(request: Request, principal: CurrentUser, runtime: Ru
         raise NotFound(f"the model {body.model!r} does not exist", code="model_not_found", param="model")
     if binding is not None:
         raise UserError("only agent models can be bound to a conversation", code="binding_not_supported", param="metadata.conversation_id")
-    options = _turn_options(body).to_generation(runtime.settings.default_max_tokens)
-    assert runtime.chat is not None
-    try:
-        call = await start_passthrough(
-            runtime.chat, principal.id, target, [m.upstream() for m in body.messages],
-            tools=[t.spec() for t in body.tools] if body.tools else None,
-            tool_choice=_tool_choice(body), options=options,
-        )
-    except ValidationFailed as exc:
-        raise UserError(exc.message, code=exc.code, param=exc.param) from None
-    if body.stream:
-        encoder = ChunkEncoder(body.model, include_usage=body.include_usage)
-        return StreamingResponse(_relay(call, encoder), media_type="text/event-stream", headers=_STREAM_HEADERS)
-    return JSONResponse(await _gather(call, body.model))
+    call = UpstreamCall(
+        target, [m.upstream() for m in body.messages], tools=[t.spec() for t in body.tools] if body.tools else None,
+        tool_choice=_tool_choice(body),
+    )
+    turn = TurnRequest(principal.id, None, "", _turn_options(body), request.state.request_id, upstream=call)
+    return await _answer(request, runtime, turn, body, {})
 
 
-def _tool_choice(body: ChatCompletionRequest) -> Any:
+def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
     choice = body.tool_choice
     return choice.model_dump() if hasattr(choice, "model_dump") else choice
 
@@ -192,103 +179,39 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
     turn = TurnRequest(
         user_id, binding, last.text(), _turn_options(body), request.state.request_id, agent=body.model, history=history,
     )
-    assert runtime.chat is not None
+    headers = {"X-Conversation-Id": binding} if binding else {}
+    return await _answer(request, runtime, turn, body, headers)
+
+
+# --- both kinds of model ---------------------------------------------------------------------
+
+
+async def _answer(request: Request, runtime: Runtime, turn: TurnRequest, body: ChatCompletionRequest, headers: dict[str, str]) -> Any:
+    """Run the turn; answer with the whole completion or stream its chunks."""
     try:
         generation = await runtime.chat.start(turn)
     except ValidationFailed as exc:
-        raise UserError(exc.message, code=exc.code, param="messages" if exc.param == "content" else exc.param) from None
-    headers = {"X-Conversation-Id": binding} if binding else {}
+        raise UserError(exc.message, code=exc.code, param=_param(turn, exc.param)) from None
     if not body.stream:
-        await wait_or_cancel(generation, request)
-        if generation.error is not None:
-            raise generation.error if isinstance(generation.error, ChatkioskError) else ChatkioskError("the answer failed")
-        done = next(e for e in reversed(generation.events) if isinstance(e, DoneEvent))
-        return JSONResponse(completion(body.model, done.message["content"], done.usage), headers=headers)
-    events = generation.follow()
-    head = await _first_answer(events, generation, request)
-    if isinstance(head[-1], ErrorEvent) and isinstance(generation.error, ChatkioskError):
-        raise generation.error  # failed before anything was said: answer with its status
+        await wait_done(generation, request.receive)
+        return Response(orjson.dumps(completion(generation.events, body.model)), media_type="application/json", headers=headers)
+    await _first_answer(generation, request)
     encoder = ChunkEncoder(body.model, include_usage=body.include_usage)
-    return StreamingResponse(_encode(generation, head, events, encoder), media_type="text/event-stream", headers={**_STREAM_HEADERS, **headers})
+    return EventStream(generation, encoder.event, owner=True, head=encoder.start(), headers=headers)
 
 
-async def _first_answer(events: AsyncIterator[tuple[int, Event]], generation: Generation, request: Request) -> list[Event]:
-    """Events up to the first one that is part of the answer; a client that leaves cancels the turn."""
-
-    async def watch() -> None:
-        while not await request.is_disconnected():
-            await asyncio.sleep(0.5)
-        generation.cancel()
-
-    watcher = asyncio.create_task(watch())
-    head: list[Event] = []
-    try:
-        async for _seq, event in events:
-            head.append(event)
-            if not isinstance(event, MessageEvent):
-                break
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-    return head
+def _param(turn: TurnRequest, param: str | None) -> str | None:
+    if param == "content":
+        return "messages"
+    if turn.upstream is not None and param == "options.max_tokens":
+        return "max_tokens"
+    return param
 
 
-async def _encode(
-    generation: Generation, head: list[Event], events: AsyncIterator[tuple[int, Event]], encoder: ChunkEncoder
-) -> AsyncIterator[str]:
-    try:
-        yield encoder.start()
-        for event in head:
-            yield encoder.event(event)
-        if head and isinstance(head[-1], (DoneEvent, ErrorEvent)):
-            return
-        async for _seq, event in events:
-            chunk = encoder.event(event)
-            if chunk:
-                yield chunk
-            if isinstance(event, (DoneEvent, ErrorEvent)):
-                return
-    finally:
-        generation.cancel()  # the client left early: stop the turn (a no-op once it ended)
-
-
-# --- passthrough models ------------------------------------------------------------------------
-
-
-async def _relay(call: PassthroughCall, encoder: ChunkEncoder) -> AsyncIterator[str]:
-    finish = "stop"
-    try:
-        yield encoder.start()
-        async with aclosing(call.pieces()) as pieces:
-            async for piece in pieces:
-                if isinstance(piece, TextDelta):
-                    yield encoder.text(piece.text)
-                elif isinstance(piece, ToolCallDelta):
-                    yield encoder.tool_call(piece.index, piece.id, piece.name, piece.arguments)
-                elif isinstance(piece, Finish):
-                    finish = piece.reason
-        yield encoder.end(finish, call.usage)
-    except UpstreamError as exc:
-        yield encoder.error(exc.body()["error"])
-    finally:
-        await asyncio.shield(call.close())
-
-
-async def _gather(call: PassthroughCall, model: str) -> dict[str, Any]:
-    text: list[str] = []
-    calls: dict[int, dict[str, Any]] = {}
-    finish = "stop"
-    async with aclosing(call.pieces()) as pieces:
-        async for piece in pieces:
-            if isinstance(piece, TextDelta):
-                text.append(piece.text)
-            elif isinstance(piece, ToolCallDelta):
-                slot = calls.setdefault(piece.index, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-                slot["id"] = slot["id"] or piece.id
-                slot["function"]["name"] = slot["function"]["name"] or (piece.name or "")
-                slot["function"]["arguments"] += piece.arguments
-            elif isinstance(piece, Finish):
-                finish = piece.reason
-    tool_calls = [calls[i] for i in sorted(calls)] or None
-    return completion(model, "".join(text), call.usage, finish=finish, tool_calls=tool_calls)
+async def _first_answer(generation: Generation, request: Request) -> None:
+    """Wait for the first part of the answer; when the turn failed before it, answer with the
+    failure's status (a client that leaves meanwhile cancels the turn)."""
+    await until(generation, request.receive, generation.wait_answering())
+    error = generation.error
+    if error is not None and not any(e.type in ("delta", "piece") for e in generation.events):
+        raise error

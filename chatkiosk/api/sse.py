@@ -1,32 +1,60 @@
-"""Server-sent events: the chat events encoded for `text/event-stream`, with heartbeats."""
+"""Chat events on the wire: their JSON payload (shared by SSE and WebSocket frames) and the SSE
+encoding (`id:`, `event:`, `data:`), with a pre-rendered path for the answer's deltas.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
+from typing import Any
 
-from chatkiosk.chat.generations import Generation
-from chatkiosk.events import DeltaEvent, Event, event_data
+import orjson
 
-HEARTBEAT_SECONDS = 15.0
-HEARTBEAT = ": heartbeat\n\n"
+from chatkiosk.api.schemas import MessagePublic
+from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, Event, MessageEvent, PieceEvent, ToolCallEvent, ToolResultEvent
+from chatkiosk.store.tables import Message
 
-
-def encode(seq: int, event: Event) -> str:
-    if isinstance(event, DeltaEvent):  # the hot path: skip the generic dataclass walk
-        data = json.dumps({"text": event.text}, ensure_ascii=False)
-    else:
-        data = json.dumps(event_data(event), ensure_ascii=False, default=str)
-    return f"id: {seq}\nevent: {event.type}\ndata: {data}\n\n"
+HEARTBEAT = b": heartbeat\n\n"
 
 
-async def generation_stream(generation: Generation, after: int = 0, every: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
-    """A live generation as SSE text: events that piled up go out in one chunk."""
-    async for batch in generation.batches(after, heartbeat=every):
-        yield "".join(encode(seq, event) for seq, event in batch) if batch else HEARTBEAT
+def message_body(message: Message) -> dict[str, Any]:
+    """A message as the API shows it."""
+    return MessagePublic.of(message).model_dump(mode="json")
 
 
-async def replay_stream(events: AsyncIterator[tuple[int, Event]]) -> AsyncIterator[str]:
-    """Stored events (a finished turn) as SSE text."""
+def payload(event: Event) -> dict[str, Any] | None:
+    """The event's data as sent on the wire (None: not sent to chat clients)."""
+    if isinstance(event, DeltaEvent):
+        return {"text": event.text}
+    if isinstance(event, ToolCallEvent):
+        return {"id": event.id, "name": event.name, "arguments": event.arguments}
+    if isinstance(event, ToolResultEvent):
+        return {"id": event.id, "name": event.name, "result": event.result}
+    if isinstance(event, MessageEvent):
+        return {"message": message_body(event.message)}
+    if isinstance(event, DoneEvent):
+        return {"message": message_body(event.message), "usage": event.usage.as_dict()}
+    if isinstance(event, ErrorEvent):
+        return {"error": event.error.body()["error"]}
+    assert isinstance(event, PieceEvent)
+    return None  # an upstream's raw piece: only the OpenAI encoder sends those
+
+
+def dumps(data: Any) -> bytes:
+    """JSON as the API writes it (UTF-8, anything unknown as its string)."""
+    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def encode(seq: int, event: Event) -> bytes:
+    """One event as an SSE block."""
+    if isinstance(event, DeltaEvent):  # the hot path: one template, one string dump
+        return b"id: %d\nevent: delta\ndata: {\"text\":%b}\n\n" % (seq, orjson.dumps(event.text))
+    data = payload(event)
+    if data is None:
+        return b""
+    return b"id: %d\nevent: %b\ndata: %b\n\n" % (seq, event.type.encode(), dumps(data))
+
+
+async def replay_stream(events: AsyncIterator[tuple[int, Event]]) -> AsyncIterator[bytes]:
+    """Stored events (a finished turn) as SSE."""
     async for seq, event in events:
         yield encode(seq, event)

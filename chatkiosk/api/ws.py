@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 from typing import Any
+
+import orjson
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
@@ -25,12 +27,13 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.websockets import WebSocketState
 
 from chatkiosk.api.bodies import parse_json
+from chatkiosk.api.sse import payload
 from chatkiosk.auth.accounts import Principal
-from chatkiosk.chat.generations import Generation
+from chatkiosk.chat.generations import Generation, Sink
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import ChatkioskError, NotAuthenticated, PermissionDenied, RateLimited, UserError, ValidationFailed
-from chatkiosk.events import Event, event_data
+from chatkiosk.events import Event
 from chatkiosk.runtime import Runtime
 
 router = APIRouter(tags=["websocket"])
@@ -73,9 +76,12 @@ def error_frame(exc: ChatkioskError, conversation_id: str | None = None) -> dict
     return frame
 
 
-def event_frame(conversation_id: str, seq: int, event: Event) -> dict[str, Any]:
+def event_frame(conversation_id: str, seq: int, event: Event) -> dict[str, Any] | None:
     """A chat event as a frame: the same payload as the SSE `data:` line, tagged and numbered."""
-    return {"type": event.type, "seq": seq, "conversation_id": conversation_id, **event_data(event)}
+    data = payload(event)
+    if data is None:
+        return None
+    return {"type": event.type, "seq": seq, "conversation_id": conversation_id, **data}
 
 
 class _Socket:
@@ -87,17 +93,18 @@ class _Socket:
         self.principal = principal
         self.settings = runtime.settings
         self.revoked: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.followers: dict[str, asyncio.Task[None]] = {}
         self.generations: dict[str, Generation] = {}
+        self._sinks: dict[str, Sink] = {}
         self._send_lock = asyncio.Lock()
         self.closed = False
 
     # --- sending
 
     async def send(self, frame: dict[str, Any]) -> None:
+        """Send one frame (dropped once the client has gone)."""
         if self.closed:
             return
-        text = json.dumps(frame, ensure_ascii=False, default=str)
+        text = orjson.dumps(frame, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         async with self._send_lock:
             try:
                 await self.ws.send_text(text)
@@ -137,7 +144,7 @@ class _Socket:
             await self._stop_all()
 
     def _streaming(self) -> bool:
-        return any(not task.done() for task in self.followers.values())
+        return any(not g.finished for g in self.generations.values())
 
     async def _read(self) -> None:
         while True:
@@ -190,32 +197,32 @@ class _Socket:
             await self.send(error_frame(exc, conversation_id))
 
     async def _chat(self, frame: ChatFrame) -> None:
-        assert self.runtime.chat is not None
         request_id = (self.ws.scope.get("state") or {}).get("request_id")
         generation = await self.runtime.chat.start(
             TurnRequest(self.principal.id, frame.conversation_id, frame.content, frame.options, request_id)
         )
         self.generations[frame.conversation_id] = generation
-        self.followers[frame.conversation_id] = asyncio.create_task(self._follow(frame.conversation_id, generation))
+        conversation_id = frame.conversation_id
 
-    async def _follow(self, conversation_id: str, generation: Generation) -> None:
-        async for seq, event in generation.follow():
-            await self.send(event_frame(conversation_id, seq, event))
+        async def sink(seq: int, event: Event) -> None:  # awaited in the generating task
+            frame = event_frame(conversation_id, seq, event)
+            if frame is not None:
+                await self.send(frame)
+
+        self._sinks[conversation_id] = sink
+        await generation.attach(sink)
 
     async def _cancel(self, frame: CancelFrame) -> None:
-        assert self.runtime.chat is not None
         cancelled = await self.runtime.chat.cancel(frame.conversation_id, self.principal.id)
         await self.send({"type": "cancelled", "conversation_id": frame.conversation_id, "cancelled": cancelled})
 
     async def _stop_all(self) -> None:
         # The client that started a turn owns it: when the socket goes, its answers stop (as with SSE).
-        for generation in self.generations.values():
+        for conversation_id, generation in self.generations.items():
             generation.cancel()
-        for task in self.followers.values():
-            task.cancel()
-        for task in self.followers.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            sink = self._sinks.get(conversation_id)
+            if sink is not None:
+                generation.detach(sink)
 
 
 async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Principal | None:
@@ -274,7 +281,7 @@ async def chat_socket(websocket: WebSocket) -> None:
     if principal is None:
         return
     # Open sockets count against max_streams_per_user, in this process.
-    open_sockets: dict[str, int] = runtime.extras.setdefault("ws_open", {})
+    open_sockets = runtime.open_sockets
     if open_sockets.get(principal.id, 0) >= settings.max_streams_per_user:
         exc = RateLimited(f"at most {settings.max_streams_per_user} sockets may be open at once", retry_after=5, code="too_many_sockets")
         await websocket.send_text(json.dumps(error_frame(exc)))

@@ -1,59 +1,146 @@
-"""Generations in flight: their numbered event logs, subscribers, and cancellation.
+"""Generations in flight: their numbered event logs, the streams they relay to, cancellation.
 
-A generation belongs to one conversation and one user. Its events are kept in order with a
-sequence number so any subscriber (the request that started it, another tab, a WebSocket) can
-join at `after=<seq>`; the log is dropped a little while after the generation ends, when the
-stored message is the record.
+A generation belongs to one user and (when stored) one conversation. Its events are kept in an
+append-only log, numbered from 1, so anyone (another tab, a re-joining client) can join from
+`after=<seq>`. A stream attaches a sink, which the generating task itself awaits as it
+publishes each event, so a frame reaches the client's socket with no wake-up of another task
+and no per-frame `asyncio.Event` (`follow()`, for code that wants an iterator, waits on a
+future only while it is idle). The log is dropped a little while after the generation ends,
+when the stored message is the record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from chatkiosk.errors import Conflict
-from chatkiosk.events import DoneEvent, ErrorEvent, Event
+from chatkiosk.errors import ChatkioskError, Conflict
+from chatkiosk.events import DoneEvent, ErrorEvent, Event, MessageEvent
 
 KEEP_FINISHED = 60.0  # seconds a finished generation stays joinable in memory
 
+log = logging.getLogger("chatkiosk.chat")
 
-@dataclass
+Sink = Callable[[int, Event], Awaitable[None]]
+"""Where the requester's frames go: awaited with `(seq, event)` in the generating task."""
+
+
 class Generation:
-    conversation_id: str
-    user_id: str
-    message_id: str | None = None
-    events: list[Event] = field(default_factory=list)
-    finished: bool = False
-    task: asyncio.Task | None = None
-    error: Exception | None = None  # why it failed, for callers that answer in one piece
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    """One answer being generated: its event log, its requester's sink, its task."""
 
-    def publish(self, event: Event) -> int:
-        """Append an event; returns its sequence number (1-based)."""
+    def __init__(self, conversation_id: str, user_id: str) -> None:
+        self.conversation_id = conversation_id
+        self.user_id = user_id
+        self.message_id: str | None = None
+        self.events: list[Event] = []
+        self.finished = False
+        self.task: asyncio.Task[None] | None = None
+        self._sinks: list[Sink] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        loop = asyncio.get_running_loop()
+        self._started: asyncio.Future[None] = loop.create_future()  # admitted and stored, or why not
+        self._answering: asyncio.Future[None] = loop.create_future()  # the first event past the user message
+        self._ended: asyncio.Future[None] = loop.create_future()
+
+    # --- the generating side
+
+    async def publish(self, event: Event) -> int:
+        """Append an event, relay it to the requester (awaited here), wake idle followers.
+
+        Returns its sequence number (1-based). A sink that fails is dropped (its stream's
+        disconnect watcher ends that stream, and cancels the turn when it was the requester's).
+        """
         self.events.append(event)
-        if isinstance(event, (DoneEvent, ErrorEvent)):
-            self.finished = True
-        self._changed.set()
-        self._changed = asyncio.Event()
-        return len(self.events)
+        seq = len(self.events)
+        if not self._answering.done() and not isinstance(event, MessageEvent):
+            self._answering.set_result(None)
+        if self._waiters:
+            self._wake()
+        if self._sinks:
+            for sink in tuple(self._sinks):
+                try:
+                    await sink(seq, event)
+                except Exception:  # that requester left mid-write: its watcher ends its stream
+                    self.detach(sink)
+        return seq
+
+    def started(self, error: BaseException | None = None) -> None:
+        """The turn was admitted and its user message stored (or, with `error`, refused)."""
+        if self._started.done():
+            return
+        if error is None:
+            self._started.set_result(None)
+        else:
+            self._started.set_exception(error)
+            self._started.exception()  # retrieved: the caller of `start` re-raises it
 
     def finish(self) -> None:
+        """The generation ended (its done event is published, or it never started)."""
         self.finished = True
-        self._changed.set()
+        self._sinks.clear()
+        for future in (self._answering, self._ended):
+            if not future.done():
+                future.set_result(None)
+        self._wake()
 
-    async def follow(self, after: int = 0) -> AsyncIterator[tuple[int, Event]]:
-        """Yield `(seq, event)` from `after` on, until the generation ends."""
-        async for batch in self.batches(after):
-            for item in batch:
-                yield item
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
-    async def batches(self, after: int = 0, heartbeat: float | None = None) -> AsyncIterator[list[tuple[int, Event]]]:
-        """Yield every event not yet seen as one list, until the generation ends.
+    # --- what was said
 
-        A slow reader gets what piled up in one go (one write, not one per event). With
-        `heartbeat`, an empty list comes after that many idle seconds.
+    @property
+    def error(self) -> ChatkioskError | None:
+        """Why it failed, for callers that answer in one piece."""
+        return next((e.error for e in reversed(self.events) if isinstance(e, ErrorEvent)), None)
+
+    @property
+    def done(self) -> DoneEvent | None:
+        """Its done event, once published."""
+        last = self.events[-1] if self.events else None
+        return last if isinstance(last, DoneEvent) else None
+
+    # --- the requester's side
+
+    async def wait_started(self) -> None:
+        """Until the turn is admitted and stored; raises the reason when it was refused."""
+        await asyncio.shield(self._started)
+
+    async def wait_answering(self) -> None:
+        """Until the first event that is part of the answer (or the end)."""
+        await asyncio.shield(self._answering)
+
+    async def wait(self) -> None:
+        """Until the generation has ended."""
+        await asyncio.shield(self._ended)
+
+    async def attach(self, sink: Sink, after: int = 0) -> None:
+        """Send the events after `after` to `sink` now, then each new one as it is published.
+
+        The catch-up and the hand-over are one step (no await between the last caught-up event
+        and installing the sink), so nothing is missed or sent twice. `wait()` for the end.
+        """
+        seq = after
+        while seq < len(self.events):
+            seq += 1
+            await sink(seq, self.events[seq - 1])
+        if not self.finished:
+            self._sinks.append(sink)
+
+    def detach(self, sink: Sink) -> None:
+        """Stop relaying to `sink`."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    async def follow(self, after: int = 0, heartbeat: float | None = None) -> AsyncIterator[list[tuple[int, Event]]]:
+        """Every event not yet seen as one list, until the generation ends (for re-joiners).
+
+        A slow reader gets what piled up in one go. With `heartbeat`, an empty list comes after
+        that many idle seconds.
         """
         seq = after
         while True:
@@ -64,18 +151,17 @@ class Generation:
                 continue
             if self.finished:
                 return
-            changed = self._changed
-            if heartbeat is None:
-                await changed.wait()
-                continue
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                async with asyncio.timeout(heartbeat):
-                    await changed.wait()
+                await asyncio.wait_for(asyncio.shield(waiter), heartbeat)
             except TimeoutError:
                 yield []
 
     def cancel(self) -> bool:
-        if self.task is not None and not self.task.done():
+        """Stop generating (True when it was running). Once the done event is out the turn is
+        over — what is left is storing it and settling its accounts — so nothing is cancelled."""
+        if self.task is not None and not self.task.done() and self.done is None:
             self.task.cancel()
             return True
         return False
@@ -86,10 +172,10 @@ class Generations:
 
     def __init__(self) -> None:
         self._live: dict[str, Generation] = {}
-        self._reapers: set[asyncio.Task] = set()
-        self.on_cancel_request: Callable[[str], None] | None = None
+        self._reapers: set[asyncio.Task[None]] = set()
 
     def start(self, conversation_id: str, user_id: str) -> Generation:
+        """A new generation in the conversation; 409 while another one runs there."""
         current = self._live.get(conversation_id)
         if current is not None and not current.finished:
             raise Conflict("an answer is already being generated in this conversation", code="generation_in_progress")
@@ -105,6 +191,7 @@ class Generations:
         return generation
 
     def cancel(self, conversation_id: str, user_id: str) -> bool:
+        """Cancel the user's generation in that conversation (True when one was running)."""
         generation = self.get(conversation_id, user_id)
         return generation.cancel() if generation is not None else False
 
@@ -116,6 +203,8 @@ class Generations:
     def ended(self, generation: Generation) -> None:
         """Forget the generation after a grace period, unless a newer one replaced it."""
         generation.finish()
+        if not generation.conversation_id:
+            return  # ephemeral: never registered, nothing to re-join
 
         async def reap() -> None:
             await asyncio.sleep(KEEP_FINISHED)
@@ -127,9 +216,11 @@ class Generations:
         task.add_done_callback(self._reapers.discard)
 
     def active(self) -> int:
+        """How many generations are running now."""
         return sum(1 for g in self._live.values() if not g.finished)
 
     async def close(self) -> None:
+        """Cancel every generation and wait for them to store their end."""
         for generation in list(self._live.values()):
             generation.cancel()
         for task in list(self._reapers):

@@ -1,36 +1,38 @@
-"""Passthrough: a client's call relayed to an upstream model that an admin marked `passthrough`.
+"""Passthrough: a turn with no server tools, relaying an upstream model an admin marked `passthrough`.
 
 The client's tools are offered to that model but never run here: its tool calls go back to the
 client as they stream. The upstream is always the configured one (the client names a model,
-never a URL). The turn's limits apply (message rate, a stream slot, the token quota, which
-settles with the real usage) and tokens are counted; nothing is stored.
+never a URL). It runs as any turn does (chat/turn.py): the same admission, limits, accounting
+and metrics (under the `passthrough` agent label), and nothing is stored. Its events are the
+upstream's own pieces (`PieceEvent`), which only the OpenAI encoder turns into chunks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
 
-from chatkiosk.chat.turn import ChatService
-from chatkiosk.errors import UpstreamError, ValidationFailed
 from chatkiosk.llm.base import (
+    Finish,
     GenerationOptions,
     Message,
     Provider,
-    StreamPiece,
     TextDelta,
     ToolCallDelta,
+    StreamPiece,
     ToolSpec,
-    Usage,
-    UsageReport,
 )
 from chatkiosk.llm.config import ProviderConfig
 from chatkiosk.llm.openai_compat import OpenAICompatProvider
 
 AGENT_LABEL = "passthrough"  # the `agent` label of its metrics
+
+ToolChoice = str | dict[str, object] | None
+"""OpenAI's `tool_choice`: "none", "auto", "required" or {"type": "function", ...}."""
+
+PieceSink = Callable[[StreamPiece], Awaitable[None]]
+"""Where a relayed piece goes (the turn publishes it and keeps the accounts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,27 @@ class PassthroughModel:
     model: str
     provider_name: str
     provider: Provider
+
+
+@dataclass(slots=True)
+class UpstreamCall:
+    """What a passthrough turn sends: the client's messages and tools, to `target`."""
+
+    target: PassthroughModel
+    messages: list[Message]
+    tools: list[ToolSpec] | None = None
+    tool_choice: ToolChoice = None
+
+    def provider(self) -> Provider:
+        """The target's provider, with the client's `tool_choice` where the wire has one."""
+        provider = self.target.provider
+        if self.tool_choice is not None and self.tool_choice != "none" and self.tools and isinstance(provider, OpenAICompatProvider):
+            return _ToolChoiceProvider(provider, self.tool_choice)
+        return provider
+
+    def offered_tools(self) -> list[ToolSpec] | None:
+        """The tools offered to the model (none with `tool_choice: "none"`)."""
+        return None if self.tool_choice == "none" else self.tools
 
 
 def passthrough_models(providers: Mapping[str, Provider]) -> list[PassthroughModel]:
@@ -65,125 +88,38 @@ class _ToolChoiceProvider(OpenAICompatProvider):
     here, to the one wire format that has it.
     """
 
-    def __init__(self, inner: OpenAICompatProvider, tool_choice: Any) -> None:
+    def __init__(self, inner: OpenAICompatProvider, tool_choice: ToolChoice) -> None:
         self.__dict__.update(inner.__dict__)  # shares inner's client: closing stays inner's job
         self._tool_choice = tool_choice
 
-    def _body(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        body = super()._body(*args, **kwargs)
+    def _body(self, *args: object, **kwargs: object) -> dict[str, object]:
+        body = super()._body(*args, **kwargs)  # type: ignore[arg-type]
         if "tools" in body:
             body["tool_choice"] = self._tool_choice
         return body
 
 
 @dataclass(slots=True)
-class PassthroughCall:
-    """One relayed call, already started: iterate `pieces()` once; `usage` is final after it."""
+class Relayed:
+    """What a passthrough stream said: its text, everything it produced (for the token
+    estimate), and its finish reason."""
 
-    chat: ChatService
-    user_id: str
-    target: PassthroughModel
-    reserved: int
-    _stream: AsyncIterator[StreamPiece]
-    _first: list[StreamPiece]
-    usage: Usage = field(default_factory=Usage)
-    _prompt_estimate: int = 0
-    _text: list[str] = field(default_factory=list)
-    _closed: bool = False
-
-    async def pieces(self) -> AsyncIterator[StreamPiece]:
-        """The upstream's pieces as they come (text, tool-call pieces, finish, usage)."""
-        status = "complete"
-        reported: Usage | None = None
-        try:
-            for piece in self._first:
-                yield piece
-                reported = self._note(piece, reported)
-            async for piece in self._stream:
-                reported = self._note(piece, reported)
-                yield piece
-        except asyncio.CancelledError:
-            status = "cancelled"
-            raise
-        except UpstreamError as exc:
-            status = "error"
-            self.chat.metrics.upstream_errors.labels(self.target.provider_name, exc.code).inc()
-            raise
-        except BaseException:
-            status = "error"
-            raise
-        finally:
-            if reported is None:
-                text = "".join(self._text)
-                reported = Usage(self._prompt_estimate, self.target.provider.count_tokens(text) if text else 0)
-            self.usage = reported
-            await asyncio.shield(self.close(status))
-
-    def _note(self, piece: StreamPiece, reported: Usage | None) -> Usage | None:
-        if isinstance(piece, TextDelta):
-            self._text.append(piece.text)
-        elif isinstance(piece, ToolCallDelta):
-            self._text.append(piece.arguments)
-        elif isinstance(piece, UsageReport):
-            return piece.usage
-        return reported
-
-    async def close(self, status: str = "cancelled") -> None:
-        """Close the upstream stream, free the slot, settle the quota and count (once)."""
-        if self._closed:
-            return
-        self._closed = True
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        metrics, name = self.chat.metrics, self.target.provider_name
-        metrics.tokens.labels("in", name).inc(self.usage.prompt_tokens)
-        metrics.tokens.labels("out", name).inc(self.usage.completion_tokens)
-        metrics.turns.labels(AGENT_LABEL, "llm", status).inc()
-        metrics.active_streams.dec()
-        await self.chat.limits.release(self.user_id, self.reserved, self.usage.total_tokens)
+    text: list[str]
+    produced: list[str]
+    finish: str = "stop"
 
 
-async def start_passthrough(
-    chat: ChatService,
-    user_id: str,
-    target: PassthroughModel,
-    messages: list[Message],
-    *,
-    tools: list[ToolSpec] | None = None,
-    tool_choice: Any = None,
-    options: GenerationOptions = GenerationOptions(),
-) -> PassthroughCall:
-    """Check the limits, call the upstream and wait for its first piece.
+async def relay_upstream(call: UpstreamCall, options: GenerationOptions, publish: PieceSink, relayed: Relayed) -> None:
+    """Stream the upstream call, handing every piece to `publish` as it comes (filling `relayed`)."""
+    provider = call.provider()
+    async with aclosing(provider.stream(call.messages, tools=call.offered_tools(), options=options)) as stream:
+        async for piece in stream:
+            if isinstance(piece, TextDelta):
+                relayed.text.append(piece.text)
+                relayed.produced.append(piece.text)
+            elif isinstance(piece, ToolCallDelta):
+                relayed.produced.append(piece.arguments)
+            elif isinstance(piece, Finish):
+                relayed.finish = piece.reason
+            await publish(piece)
 
-    Raises before anything is streamed: 422 (max_tokens), 429 (a limit) or the upstream's
-    502/504 when it fails before its first piece — so a caller can still answer with a status.
-    """
-    settings = chat.settings
-    max_tokens = options.max_tokens or settings.default_max_tokens
-    if max_tokens > settings.max_tokens_limit:
-        raise ValidationFailed(f"max_tokens is at most {settings.max_tokens_limit}", param="max_tokens")
-    await chat.limits.admit(user_id, max_tokens)
-    chat.metrics.active_streams.inc()
-    provider = target.provider
-    if tool_choice == "none":
-        tools = None
-    elif tool_choice is not None and tools and isinstance(provider, OpenAICompatProvider):
-        provider = _ToolChoiceProvider(provider, tool_choice)
-    options = replace(options, model=target.model, max_tokens=max_tokens)
-    started = time.perf_counter()
-    stream = provider.stream(messages, tools=tools, options=options)
-    estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in messages)
-    call = PassthroughCall(chat, user_id, target, max_tokens, stream, [], _prompt_estimate=estimate)
-    try:
-        first = await anext(stream, None)
-    except BaseException as exc:
-        if isinstance(exc, UpstreamError):
-            chat.metrics.upstream_errors.labels(target.provider_name, exc.code).inc()
-        call.usage = Usage(call._prompt_estimate, 0)
-        await asyncio.shield(call.close("error"))
-        raise
-    chat.metrics.ttft.labels(AGENT_LABEL).observe(time.perf_counter() - started)
-    if first is not None:
-        call._first.append(first)
-    return call

@@ -87,6 +87,13 @@ async def finish(
     )
 
 
+async def save_partial(session: AsyncSession, message_id: str, content: str) -> None:
+    """Save the text a message streamed so far (only while it is still `streaming`)."""
+    await session.execute(
+        update(Message).where(Message.id == message_id, Message.status == "streaming").values(content=content, updated_at=utcnow())
+    )
+
+
 async def mark_streaming_incomplete(session: AsyncSession, older_than: datetime | None = None) -> int:
     """At start: assistant messages left `streaming` by a dead process become `incomplete`."""
     query = update(Message).where(Message.status == "streaming")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
+
 
 import pytest
 
 from chatkiosk.agents.assistant.tools import calculate, calculator, current_time, knowledge_search
 from chatkiosk.agents.registry import AgentRegistry, default_agents
 from chatkiosk.agents.loop import run_agent
+from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.agents.tools import ToolContext, check_no_identity_parameters, invoke
 from chatkiosk.errors import NotFound, ToolError
 from chatkiosk.llm.fake import ScriptedProvider, tool_call
@@ -98,7 +99,7 @@ async def test_knowledge_search_without_a_knowledge_base(ctx: ToolContext) -> No
     outcome = await invoke(knowledge_search, ctx, {"query": "refund policy"})
     assert outcome.status == "ok"
     assert outcome.result["results"] == [] and "no knowledge base" in outcome.result["message"]
-    ctx.services = SimpleNamespace(knowledge=None)
+    ctx.deps = ToolDeps(knowledge=None)
     outcome = await invoke(knowledge_search, ctx, {"query": "refund policy"})
     assert "no knowledge base" in outcome.result["message"]
 
@@ -111,7 +112,7 @@ async def test_knowledge_search_asks_for_the_contexts_user(ctx: ToolContext) -> 
             asked.append((user_id, query, top_k))
             return [{"document": "refunds.md", "chunk": 2, "score": 0.9, "text": "30 days"}]
 
-    ctx.services = SimpleNamespace(knowledge=Knowledge())
+    ctx.deps = ToolDeps(knowledge=Knowledge())
     outcome = await invoke(knowledge_search, ctx, {"query": "refund", "top_k": 3})
     assert asked == [("u-alice", "refund", 3)]
     assert outcome.result["results"][0]["document"] == "refunds.md"

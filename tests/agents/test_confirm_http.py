@@ -101,7 +101,7 @@ async def test_another_user_cannot_confirm_or_use_it_up(ops):
 
 async def test_an_expired_confirmation_is_refused(ops):
     api, llm, cancelled = ops
-    api.runtime.confirmations = dataclasses.replace(api.runtime.confirmations, ttl=0.2)
+    api.runtime.chat.deps.confirmations = dataclasses.replace(api.runtime.chat.deps.confirmations, ttl=0.2)
     alice = await api.signup()
     cid, confirmation_id = await _pending(api, alice, llm)
     await asyncio.sleep(0.3)
@@ -138,7 +138,7 @@ class _InjectedKnowledge:
 async def test_injected_tool_output_cannot_run_a_side_effect(ops):
     """SECURITY 31, with the scripted model obeying the injection."""
     api, llm, cancelled = ops
-    api.runtime.knowledge = _InjectedKnowledge("http://attacker.invalid/steal")
+    api.runtime.tools.knowledge = _InjectedKnowledge("http://attacker.invalid/steal")
     alice = await api.signup()
     r = await api.client.post("/api/conversations", headers=alice["headers"], json={"agent": "ops"})
     cid = r.json()["id"]

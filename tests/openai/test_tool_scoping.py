@@ -18,7 +18,7 @@ async def read_conversation(ctx: ToolContext, conversation_id: str) -> dict:
     Args:
         conversation_id: The conversation to read.
     """
-    db = ctx.services.db
+    db = ctx.deps.db
     async with db.read() as session:
         conv = await conversations.get(session, conversation_id, ctx.user_id)
         if conv is None:
@@ -34,7 +34,7 @@ async def cancel_conversation(ctx: ToolContext, conversation_id: str) -> dict:
     Args:
         conversation_id: The conversation to delete.
     """
-    async with ctx.services.db.write() as session:
+    async with ctx.deps.db.write() as session:
         if not await conversations.remove(session, conversation_id, ctx.user_id):
             raise NotFound("no such conversation")
     return {"deleted": conversation_id}

@@ -123,3 +123,71 @@ async def test_sigkill_while_streaming_loses_nothing(tmp_path):
     db = sqlite3.connect(tmp_path / "chatkiosk.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+async def test_sigkill_mid_answer_keeps_the_text_the_client_saw(tmp_path):
+    """The text of a streaming answer is saved every few seconds: after SIGKILL the message is
+    `incomplete` and holds what the client had seen (up to the last save)."""
+    from chatkiosk.chat.partial import SAVE_EVERY
+
+    with FakeUpstream(default=Reply(text="word " * 1000, chunks=1000, delay=0.01)) as up:
+        provider = {"name": "up", "kind": "openai", "base_url": up.base_url, "model": "m", "max_retries": 0}
+        env = {
+            **os.environ, "CHATKIOSK_DATA_DIR": str(tmp_path), "CHATKIOSK_ENVIRONMENT": "test",
+            "CHATKIOSK_PROVIDERS": json.dumps([provider]), "CHATKIOSK_LOCAL_MODEL": "false", "CHATKIOSK_LOG_LEVEL": "WARNING",
+        }
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        assert subprocess.run([sys.executable, "-m", "chatkiosk", "db", "upgrade"], env=env, capture_output=True).returncode == 0
+        port = _free_port()
+        seen: list[tuple[float, str]] = []  # (arrival, text so far)
+        proc = _start(env, port)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                await _wait_healthy(client, proc)
+                await client.post("/api/auth/register", json={"username": "partial", "password": PASSWORD})
+                token = (await client.post("/api/auth/login", json={"username": "partial", "password": PASSWORD})).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                cid = (await client.post("/api/conversations", headers=headers, json={})).json()["id"]
+
+                async def stream() -> None:
+                    text = ""
+                    try:
+                        async with client.stream("POST", f"/api/conversations/{cid}/messages", headers=headers,
+                                                 json={"content": "a long answer, please", "stream": True}) as r:
+                            async for event in iterate(r.aiter_lines()):
+                                if event.event == "delta":
+                                    text += event.data["text"]
+                                    seen.append((time.monotonic(), text))
+                    except (httpx.TransportError, httpx.StreamError):
+                        pass  # killed under us
+
+                task = asyncio.create_task(stream())
+                deadline = time.monotonic() + 30
+                while not seen or time.monotonic() - seen[0][0] < 2.5 * SAVE_EVERY:
+                    assert time.monotonic() < deadline and not task.done()
+                    await asyncio.sleep(0.05)
+                killed_at = time.monotonic()
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+                await task
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        proc = _start(env, port)  # the restart marks what was left streaming incomplete
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                await _wait_healthy(client, proc)
+                token = (await client.post("/api/auth/login", json={"username": "partial", "password": PASSWORD})).json()["access_token"]
+                page = (await client.get(f"/api/conversations/{cid}/messages", headers={"Authorization": f"Bearer {token}"})).json()["data"]
+        finally:
+            proc.kill()
+            proc.wait(10)
+    answer = next(m for m in page if m["role"] == "assistant")
+    assert answer["status"] == "incomplete"
+    everything = seen[-1][1]
+    assert answer["content"] and everything.startswith(answer["content"])
+    # At most about one save interval (plus the write's own time) of what was seen is missing.
+    seen_earlier = [text for at, text in seen if at <= killed_at - SAVE_EVERY - 1.0]
+    assert seen_earlier and len(answer["content"]) >= len(seen_earlier[-1])

@@ -15,6 +15,7 @@ from pydantic import Field
 from chatkiosk.agents.tools import ToolContext, tool
 from chatkiosk.errors import ToolError
 from chatkiosk.knowledge.hits import tool_result
+from chatkiosk.knowledge.snippets import SnippetBook
 
 MAX_EXPRESSION_LENGTH = 200
 MAX_NODES = 100
@@ -159,7 +160,7 @@ async def knowledge_search(
         query: What to look for, in the user's words.
         top_k: How many passages to return (1-20).
     """
-    knowledge = getattr(ctx.services, "knowledge", None)
+    knowledge = ctx.deps.knowledge
     if knowledge is None:
         return {"results": [], "message": "no knowledge base is configured on this server"}
     # The user comes from the context, so retrieval only sees documents this user may read.
@@ -169,8 +170,8 @@ async def knowledge_search(
     return tool_result(found or [])
 
 
-def _snippets(ctx: ToolContext) -> Any:
-    book = getattr(ctx.services, "snippets", None)
+def _snippets(ctx: ToolContext) -> SnippetBook:
+    book = ctx.deps.snippets
     if book is None:
         raise ToolError("snippets are not available on this server", code="snippets_unavailable")
     return book

@@ -17,6 +17,7 @@ from typing import Any
 from chatkiosk.agents.base import Agent, InterceptResult
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import Tool, ToolCallRecord, ToolContext, ToolRegistry, tool_from_model
+from chatkiosk.errors import ToolError
 
 from .commands import COMMANDS, CommandResult
 from .honest import KioskTurnHooks, turn_language
@@ -26,7 +27,7 @@ from .target import UpdateOrder, WantedLine, commands_for
 from .menu import Menu
 from .parser import Parser
 from .reply import compose_reply
-from .service import AGENT
+from .service import AGENT, KioskService
 
 DESCRIPTION = "A burger-shop counter: order food in Korean, English or Chinese, by chat or by tapping."
 
@@ -99,6 +100,12 @@ def _result(result: CommandResult, counter: Any) -> dict[str, Any]:
     return body
 
 
+def _service(ctx: ToolContext) -> KioskService:
+    if ctx.deps.kiosk is None:
+        raise ToolError("the kiosk is not available on this server", code="kiosk_unavailable")
+    return ctx.deps.kiosk
+
+
 def _per_item(parameters: dict[str, Any], menu: Menu) -> dict[str, Any] | None:
     """For decoding: one alternative per group of items with the same options, each allowing
     only those options (a burger gets no size), so the model cannot write a refused option."""
@@ -147,14 +154,14 @@ def _command_tool(name: str, menu: Menu | None = None) -> Tool:
     command = COMMANDS[name]
 
     async def run(ctx: ToolContext, **arguments: Any) -> dict[str, Any]:
-        service = ctx.services.kiosk
+        service = _service(ctx)
         arguments = _without_default_noise(service.menu, arguments)
         lang = turn_language(ctx)  # the customer's language this turn: refusals are worded in it
         counter = await service.run(
             ctx.conversation_id, ctx.user_id, [(name, arguments)], lang, confirmed=ctx.confirmed_state
         )
         body = _result(counter.results[0], counter)
-        body["order"] = counter.order.to_public(ctx.services.kiosk.menu, counter.lang)
+        body["order"] = counter.order.to_public(service.menu, counter.lang)
         return body
 
     if name != "pay":
@@ -172,7 +179,7 @@ def _command_tool(name: str, menu: Menu | None = None) -> Tool:
 
 async def _cart(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
     """A payment confirmation binds the cart's lines and total."""
-    return await ctx.services.kiosk.payment_state(ctx.conversation_id, ctx.user_id)
+    return await _service(ctx).payment_state(ctx.conversation_id, ctx.user_id)
 
 
 def _pay_summary(arguments: dict[str, Any], cart: dict[str, Any] | None = None) -> str:
@@ -184,7 +191,7 @@ def _pay_summary(arguments: dict[str, Any], cart: dict[str, Any] | None = None) 
 
 def _update_order_tool(menu: Menu) -> Tool:
     async def run(ctx: ToolContext, items: list[Any]) -> dict[str, Any]:
-        service = ctx.services.kiosk
+        service = _service(ctx)
         order, _ = await service.current(ctx.conversation_id, ctx.user_id)
         wanted = [WantedLine.model_validate(i) if isinstance(i, dict) else i for i in items]
         commands = [(n, _without_default_noise(service.menu, a)) for n, a in commands_for(order, service.menu, wanted)]
@@ -228,7 +235,7 @@ def build_kiosk(
     parser = Parser(menu)
 
     async def intercept(ctx: ToolContext, text: str) -> InterceptResult | None:
-        service = ctx.services.kiosk
+        service = _service(ctx)
         order, lang = await service.current(ctx.conversation_id, ctx.user_id)
         parsed = parser.parse(text, order, lang_hint=lang)
         if not parsed.understood:

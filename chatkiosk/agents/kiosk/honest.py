@@ -138,7 +138,7 @@ class KioskTurnHooks(TurnHooks):
 
     async def before(self, ctx: ToolContext, text: str) -> dict[str, Any]:
         """The order at the start of the turn, and the customer's language for it."""
-        order, lang = await ctx.services.kiosk.current(ctx.conversation_id, ctx.user_id)
+        order, lang = await ctx.deps.kiosk.current(ctx.conversation_id, ctx.user_id)
         lang = detect_lang(text, lang)  # the utterance's script, else the conversation's
         return {"order": order, "lang": lang if lang in ("ko", "en", "zh") else "en"}
 
@@ -148,5 +148,5 @@ class KioskTurnHooks(TurnHooks):
 
     async def compose(self, ctx: ToolContext, before: dict[str, Any], model_text: str, result: Any) -> str:
         """The honest answer: from the order after the turn and the calls that ran."""
-        after, _lang = await ctx.services.kiosk.current(ctx.conversation_id, ctx.user_id)
+        after, _lang = await ctx.deps.kiosk.current(ctx.conversation_id, ctx.user_id)
         return honest_reply(before["order"], after, list(result.tool_calls), model_text, self.menu, before["lang"])

@@ -18,10 +18,12 @@ from chatkiosk.agents.base import Agent, InterceptResult
 from chatkiosk.agents.confirm import Confirmation, ConfirmationRefused, ConfirmationStale, confirm
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext, ToolOutcome, ToolRegistry, invoke
+from chatkiosk.errors import ToolError
 
 from . import replies
 from .replies import t
 from .rules import Intent, detect_lang, is_no, is_yes, llm_intent, recognise
+from .service import ShopService
 from .tools import shop_tools
 
 NAME = "shop"
@@ -69,7 +71,7 @@ class ShopRules:
     # --- a yes or no to a pending confirmation
 
     async def _answer_pending(self, ctx: ToolContext, text: str, lang: str) -> InterceptResult | None:
-        gate = getattr(ctx.services, "confirmations", None)
+        gate = ctx.deps.confirmations
         if gate is None or ctx.conversation_id is None:
             return None
         pending: Confirmation | None = await gate.store.latest_pending(str(ctx.user_id), str(ctx.conversation_id))
@@ -83,7 +85,7 @@ class ShopRules:
         try:
             _claimed, outcome = await confirm(
                 gate.store, gate.secret, pending.id, ctx.user_id, ctx.conversation_id, tools=self.tools,
-                services=ctx.services, state=ctx.state, request_id=ctx.request_id,
+                deps=ctx.deps, state=ctx.state, request_id=ctx.request_id,
             )
         except ConfirmationStale:
             status = await self._current_status(ctx, pending)
@@ -99,7 +101,7 @@ class ShopRules:
 
     async def _current_status(self, ctx: ToolContext, pending: Confirmation) -> str:
         try:
-            row = await ctx.services.shop.get_order(ctx.user_id, (pending.state or {}).get("order_id", ""))
+            row = await _shop_of(ctx).get_order(ctx.user_id, (pending.state or {}).get("order_id", ""))
         except Exception:  # gone or unreadable: say so plainly
             return "?"
         return row.status
@@ -123,7 +125,7 @@ class ShopRules:
         tool = self.tools.get(intent.tool)
         assert tool is not None, intent.tool
         if tool.requires_confirmation:
-            gate = getattr(ctx.services, "confirmations", None)
+            gate = ctx.deps.confirmations
             if gate is None or ctx.conversation_id is None:
                 return None  # type: ignore[return-value]  # no way to confirm here: the LLM explains
             outcome = await gate.request(tool, ctx, arguments)
@@ -183,3 +185,9 @@ def build_shop(*, provider: str | None = None, context: ContextPolicy | None = N
         intercept=ShopRules(tools),
         intent_of=llm_intent,
     )
+
+
+def _shop_of(ctx: ToolContext) -> ShopService:
+    if ctx.deps.shop is None:
+        raise ToolError("the shop is not available on this server", code="shop_unavailable")
+    return ctx.deps.shop

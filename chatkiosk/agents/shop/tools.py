@@ -19,14 +19,14 @@ from chatkiosk.errors import ToolError
 from chatkiosk.store.shop import CANCELLABLE
 
 from .models import IssueType, OrderPublic, OrderStatus, TicketIn, TicketPublic
-from .service import NotCancellable, not_cancellable_message
+from .service import NotCancellable, ShopService, not_cancellable_message
 
 OrderRef = Annotated[str, Field(min_length=1, max_length=64, description="the order number the customer quotes, or the order id")]
 PolicyTopic = Literal["refund", "delivery", "exchange"]
 
 
-def _shop(ctx: ToolContext) -> Any:
-    shop = getattr(ctx.services, "shop", None)
+def _shop(ctx: ToolContext) -> ShopService:
+    shop = ctx.deps.shop
     if shop is None:
         raise ToolError("the shop is not available on this server", code="shop_unavailable")
     return shop
@@ -171,7 +171,7 @@ async def search_policies(
         topic: refund, delivery or exchange, when it is clear.
         top_k: How many passages to return.
     """
-    knowledge = getattr(ctx.services, "knowledge", None)
+    knowledge = ctx.deps.knowledge
     if knowledge is None:
         return {"results": [], "message": "no policy documents are available on this server"}
     # The customer's own words: the policies exist in ko/en/zh, and the question's language finds its own.
