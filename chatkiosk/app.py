@@ -9,11 +9,12 @@ from fastapi import FastAPI
 
 from chatkiosk import __version__, web
 from chatkiosk.agents.kiosk.commands import COMMANDS
-from chatkiosk.api import admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, openapi_doc, ops, presets, shop, snippets, ws
+from chatkiosk.api import admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, openapi_doc, ops, presets, shop, snippets, sse, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
+from chatkiosk.chat.live import LiveLog
 from chatkiosk.runtime import Runtime
 from chatkiosk.store.expiry import ExpirySweeper
 from chatkiosk.warmup import warm_up
@@ -26,10 +27,16 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     """
     settings = settings or Settings()
     runtime = Runtime.build(settings, providers)
+    # With Redis, live answers are mirrored so any worker can re-join them (`/events`).
+    live = LiveLog(runtime.redis, settings.redis_prefix, sse.payload) if runtime.redis is not None else None
+    if live is not None:
+        runtime.chat.generations.on_start = live.track
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if live is not None:
+            await live.start()
         sweeper = None
         if settings.conversation_expiry_hours > 0:
             sweeper = ExpirySweeper(runtime.db, settings.conversation_expiry_hours, settings.conversation_expiry_sweep_seconds)
@@ -40,6 +47,8 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         finally:
             if sweeper is not None:
                 await sweeper.stop()
+            if live is not None:
+                await live.close()
             await runtime.close()
 
     app = FastAPI(
@@ -51,6 +60,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.live = live
     errors.install(app)
     for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)

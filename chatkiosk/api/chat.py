@@ -14,6 +14,7 @@ from chatkiosk.api import sse
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.schemas import MessagePublic, Strict, errors
 from chatkiosk.api.stream import STREAM_HEADERS, EventStream, wait_done
+from chatkiosk.chat.live import LiveLog
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound
@@ -98,15 +99,20 @@ async def _replay(runtime: Runtime, conversation_id: str, after: int) -> AsyncIt
 @router.get("/{conversation_id}/events", responses={200: SSE_DOC, **errors(401, 404, 422)})
 async def events(
     conversation_id: str,
+    request: Request,
     principal: CurrentUser,
     runtime: RuntimeDep,
     after: Annotated[int, Query(ge=0, description="the last sequence number already seen")] = 0,
 ) -> StreamingResponse:
-    """Re-join the generation in flight, or replay the last finished one (server-sent events)."""
+    """Re-join the generation in flight (on any worker), or replay the last finished one (server-sent events)."""
     await _owned(runtime, conversation_id, principal.id)
     generation = runtime.chat.generations.get(conversation_id, principal.id)
     if generation is not None:
         return EventStream(generation, sse.encode, after=after)  # type: ignore[return-value]
+    live: LiveLog | None = request.app.state.live
+    if live is not None and await live.exists(conversation_id):  # generating on another worker
+        return StreamingResponse(sse.live_stream(live.follow(conversation_id, after)), media_type="text/event-stream",
+                                 headers=STREAM_HEADERS)
     replayed = sse.replay_stream(_replay(runtime, conversation_id, after))
     return StreamingResponse(replayed, media_type="text/event-stream", headers=STREAM_HEADERS)
 

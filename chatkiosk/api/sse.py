@@ -58,3 +58,12 @@ async def replay_stream(events: AsyncIterator[tuple[int, Event]]) -> AsyncIterat
     """Stored events (a finished turn) as SSE."""
     async for seq, event in events:
         yield encode(seq, event)
+
+
+async def live_stream(batches: AsyncIterator[list[tuple[int, str, bytes]]]) -> AsyncIterator[bytes]:
+    """A generation mirrored from another worker (chat/live.py) as SSE, with heartbeats."""
+    async for batch in batches:
+        if not batch:
+            yield HEARTBEAT
+            continue
+        yield b"".join(b"id: %d\nevent: %b\ndata: %b\n\n" % (seq, kind.encode(), data) for seq, kind, data in batch)

@@ -131,6 +131,12 @@ class Generation:
         if not self.finished:
             self._sinks.append(sink)
 
+    def observe(self, sink: Sink) -> None:
+        """Relay every event published from now on to `sink` too (e.g. a mirror for other workers);
+        like a requester's sink it is awaited in the generating task, so it must not block."""
+        if not self.finished:
+            self._sinks.append(sink)
+
     def detach(self, sink: Sink) -> None:
         """Stop relaying to `sink`."""
         if sink in self._sinks:
@@ -173,6 +179,8 @@ class Generations:
     def __init__(self) -> None:
         self._live: dict[str, Generation] = {}
         self._reapers: set[asyncio.Task[None]] = set()
+        # Called with every new stored generation (the Redis mirror for re-joins on other workers).
+        self.on_start: Callable[[Generation], None] | None = None
 
     def start(self, conversation_id: str, user_id: str) -> Generation:
         """A new generation in the conversation; 409 while another one runs there."""
@@ -181,6 +189,8 @@ class Generations:
             raise Conflict("an answer is already being generated in this conversation", code="generation_in_progress")
         generation = Generation(conversation_id, user_id)
         self._live[conversation_id] = generation
+        if self.on_start is not None:
+            self.on_start(generation)
         return generation
 
     def get(self, conversation_id: str, user_id: str) -> Generation | None:

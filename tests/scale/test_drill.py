@@ -193,3 +193,63 @@ def test_single_login_kicks_a_socket_on_the_other_host(hosts: tuple[Host, Host])
 
 
 import websockets.exceptions  # noqa: E402  (used above; kept beside the sync client import)
+
+
+def test_a_live_answer_is_rejoined_and_cancelled_through_the_other_host(hosts: tuple[Host, Host], upstream: FakeUpstream) -> None:
+    """Started on host A, followed from the start and cancelled on host B (two workers, no stickiness)."""
+    import threading
+
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    upstream.queue(Reply(text=" ".join(f"w{i}" for i in range(40)), chunks=40, delay=0.25))
+    seen_on_a: list[str] = []
+
+    def ask_on_a() -> None:
+        body = {"content": "tell me a long story", "stream": True, "options": {"max_tokens": 5}}
+        with a.http.stream("POST", f"/api/conversations/{conv}/messages", headers=user["headers"], json=body) as r:
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    seen_on_a.append(line[7:])
+
+    asking = threading.Thread(target=ask_on_a, daemon=True)
+    asking.start()
+    deadline = time.monotonic() + 20
+    while "delta" not in seen_on_a:
+        assert time.monotonic() < deadline, seen_on_a
+        time.sleep(0.05)
+    kinds, deltas, done = [], [], None
+    with b.http.stream("GET", f"/api/conversations/{conv}/events", params={"after": 0}, headers=user["headers"]) as r:
+        assert r.status_code == 200
+        kind, cancelled = "", False
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+                kinds.append(kind)
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if kind == "delta":
+                    deltas.append(data["text"])
+                    if len(deltas) == 3 and not cancelled:
+                        cancel = b.http.post(f"/api/conversations/{conv}/cancel", headers=user["headers"])
+                        assert cancel.status_code == 200 and cancel.json()["cancelled"] is True
+                        cancelled = True
+                elif kind == "done":
+                    done = data
+                    break
+    asking.join(20)
+    assert kinds[0] == "message"  # re-joined from the very start, on the other host
+    assert deltas and done is not None and done["message"]["status"] == "cancelled"
+    assert len(deltas) < 40  # the cancel, relayed to host A, stopped the answer
+    assert seen_on_a[-1] == "done"
+    history = b.http.get(f"/api/conversations/{conv}/messages", headers=user["headers"]).json()["data"]
+    assert history[0]["status"] == "cancelled" and history[0]["content"].startswith("".join(deltas[:2]).strip()[:2])
+
+
+def test_another_user_cannot_rejoin_through_the_other_host(hosts: tuple[Host, Host], upstream: FakeUpstream) -> None:
+    """SECURITY 12 across hosts: the mirror is read only after the conversation's owner is checked."""
+    a, b = hosts
+    owner, other = a.signup(), b.signup()
+    conv = a.conversation(owner)
+    assert b.http.get(f"/api/conversations/{conv}/events", headers=other["headers"]).status_code == 404
+    assert b.http.post(f"/api/conversations/{conv}/cancel", headers=other["headers"]).status_code == 404
