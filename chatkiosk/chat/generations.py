@@ -182,6 +182,14 @@ class Generations:
         # Called with every new stored generation (the Redis mirror for re-joins on other workers).
         self.on_start: Callable[[Generation], None] | None = None
 
+    async def settle(self, conversation_id: str, timeout: float = 5.0) -> None:
+        """Wait (at most `timeout`) for an answer that is already done but still being stored, so a
+        client that sends its next message the moment it got `done` is not refused with 409."""
+        current = self._live.get(conversation_id)
+        if current is not None and not current.finished and current.done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(current.wait(), timeout)
+
     def start(self, conversation_id: str, user_id: str) -> Generation:
         """A new generation in the conversation; 409 while another one runs there."""
         current = self._live.get(conversation_id)

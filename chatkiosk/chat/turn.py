@@ -189,6 +189,8 @@ class ChatService:
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options, content)
+        if conv is not None:
+            await self.generations.settle(conv.id)  # the previous answer's final write, if it is still landing
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
