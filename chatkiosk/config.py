@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     agent_step_limit: int = Field(8, ge=1, le=64)
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
+    # The OpenAI-compatible API: seconds a bound call waits for the answer in flight in its
+    # conversation before it is refused with 409.
+    openai_binding_wait: float = Field(10.0, ge=0)
 
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None

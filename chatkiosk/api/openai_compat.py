@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
+from chatkiosk.api.openai_clients import binding_id, is_background_task, start_in_turn
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
 from chatkiosk.api.schemas import errors
@@ -36,6 +37,7 @@ from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound, UserError, ValidationFailed
 from chatkiosk.llm.base import Message
 from chatkiosk.runtime import Runtime
+from chatkiosk.store import bindings
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -95,17 +97,6 @@ async def _parse(request: Request) -> ChatCompletionRequest:
     return body
 
 
-def _binding(body: ChatCompletionRequest, request: Request) -> str | None:
-    from_body = (body.metadata or {}).get("conversation_id")
-    from_header = request.headers.get("x-conversation-id")
-    if from_body and from_header and from_body != from_header:
-        raise UserError("metadata.conversation_id and X-Conversation-Id name different conversations", param="metadata.conversation_id")
-    binding = from_body or from_header
-    if binding is not None and not 0 < len(binding) <= 64:
-        raise UserError("conversation_id must have 1–64 characters", param="metadata.conversation_id")
-    return binding
-
-
 def _turn_options(body: ChatCompletionRequest) -> TurnOptions:
     try:
         return TurnOptions(
@@ -140,14 +131,18 @@ def _agent_history(messages: list[ChatMessageIn]) -> list[Message]:
 async def chat_completions(request: Request, principal: CurrentUser, runtime: RuntimeDep) -> Any:
     """Chat completions, streamed or not, with an agent or a passthrough model as `model`."""
     body = await _parse(request)
-    if body.n not in (None, 1):
-        raise UserError("only n=1 is supported", param="n")
-    binding = _binding(body, request)
+    binding = binding_id(body, request)
     if body.model in runtime.agents:
+        if body.n not in (None, 1):
+            raise UserError(f"n must be 1: the agent {body.model!r} gives one answer per turn", code="n_not_supported", param="n")
         return await _agent_turn(request, runtime, principal.id, body, binding)
     target = find_passthrough(runtime.providers, body.model)
     if target is None:
         raise NotFound(f"the model {body.model!r} does not exist", code="model_not_found", param="model")
+    if body.n not in (None, 1):
+        raise UserError("n must be 1: answers are relayed one choice at a time", code="n_not_supported", param="n")
+    if binding is not None and not _binding_sent(body, request):
+        binding = None  # Open WebUI forwards its chat id to every model: only agents keep conversations
     if binding is not None:
         raise UserError("only agent models can be bound to a conversation", code="binding_not_supported", param="metadata.conversation_id")
     call = UpstreamCall(
@@ -156,6 +151,10 @@ async def chat_completions(request: Request, principal: CurrentUser, runtime: Ru
     )
     turn = TurnRequest(principal.id, None, "", _turn_options(body), request.state.request_id, upstream=call)
     return await _answer(request, runtime, turn, body, {})
+
+
+def _binding_sent(body: ChatCompletionRequest, request: Request) -> bool:
+    return bool((body.metadata or {}).get("conversation_id") or request.headers.get("x-conversation-id"))
 
 
 def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
@@ -175,9 +174,14 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
     *earlier, last = body.messages
     if last.role != "user" or not last.text().strip():
         raise UserError("the last message must be the user's, with text", param=f"messages.{len(earlier)}")
+    background = is_background_task(body.messages)
+    if background:
+        binding = None  # a title or tags prompt is the client's business, not a turn of the conversation
     history = _agent_history(earlier) if binding is None else None
+    conversation_id = await bindings.resolve(runtime.db, user_id, binding, body.model) if binding is not None else None
     turn = TurnRequest(
-        user_id, binding, last.text(), _turn_options(body), request.state.request_id, agent=body.model, history=history,
+        user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
+        history=history, background=background,
     )
     headers = {"X-Conversation-Id": binding} if binding else {}
     return await _answer(request, runtime, turn, body, headers)
@@ -189,7 +193,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
 async def _answer(request: Request, runtime: Runtime, turn: TurnRequest, body: ChatCompletionRequest, headers: dict[str, str]) -> Any:
     """Run the turn; answer with the whole completion or stream its chunks."""
     try:
-        generation = await runtime.chat.start(turn)
+        generation = await start_in_turn(runtime, turn)
     except ValidationFailed as exc:
         raise UserError(exc.message, code=exc.code, param=_param(turn, exc.param)) from None
     if not body.stream:

@@ -72,6 +72,9 @@ class TurnRequest:
     agent: str | None = None
     history: list[ChatMessage] | None = None
     upstream: UpstreamCall | None = None
+    # A client's background task (a title, tags): ephemeral, answered by the agent's model with
+    # no tools and no rules, so it can never act in, or be stored as, a conversation.
+    background: bool = False
 
     @property
     def stored(self) -> bool:
@@ -171,7 +174,7 @@ class ChatService:
                     f"this conversation is with the agent {conv.agent!r}, not {request.agent!r}", code="agent_mismatch", param="model"
                 )
         agent = self.deps.agents.get(conv.agent if conv is not None else request.agent or "")
-        if conv is None and agent.needs_conversation:
+        if conv is None and agent.needs_conversation and not request.background:
             raise UserError(
                 f"the {agent.name} agent keeps its state in a conversation: create one and bind the call to it "
                 "(metadata.conversation_id or the X-Conversation-Id header)",
@@ -235,7 +238,7 @@ class ChatService:
         try:
             if turn.request.upstream is not None:
                 await self._relay(turn)
-            elif not await self._intercepted(turn):
+            elif turn.request.background or not await self._intercepted(turn):
                 await self._generate(turn)
         except asyncio.CancelledError:
             ledger.status = "cancelled"
@@ -298,7 +301,7 @@ class ChatService:
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
-            provider, context, turn.ctx, agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
+            provider, context, turn.ctx, None if request.background else agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
             step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
@@ -320,6 +323,7 @@ class ChatService:
                     self._absorb(turn, event)
                     if event.text:
                         turn.replaced = event.text
+                    turn.finish = event.finish_reason  # the last model step's own: stop, length, content_filter
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)
