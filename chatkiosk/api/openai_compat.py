@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.openai_clients import binding_id, is_background_task, start_in_turn
+from chatkiosk.api.openai_embeddings import embedding_model
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
 from chatkiosk.api.schemas import errors
@@ -56,7 +57,8 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
         {"id": m.model, "object": "model", "created": _STARTED, "owned_by": m.provider_name}
         for m in passthrough_models(runtime.providers) if m.model not in names
     ]
-    return agents + upstream
+    embedder = embedding_model(runtime)
+    return agents + [embedder] + [m for m in upstream if m["id"] != embedder["id"]]
 
 
 @router.get("/models", responses=errors(401))
