@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, knowledge, openai_compat, openai_embeddings, ops, snippets, ws
+from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, knowledge, openai_compat, openai_embeddings, ops, shop, snippets, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
 from chatkiosk.runtime import Runtime
+from chatkiosk.warmup import warm_up
 
 
 def create_app(settings: Settings | None = None, *, providers: dict[str, Provider] | None = None) -> FastAPI:
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        await warm_up(app, runtime)
         try:
             yield
         finally:
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, admin.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, admin.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)

@@ -59,17 +59,20 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 async def ensure_demo_user(settings: Settings) -> bool:
-    """Create the demo account unless it exists, and (re)seed the shared demo documents; True when the account was created."""
+    """Create the demo account unless it exists, give it shop orders, and (re)seed the shared demo documents; True when the account was created."""
+    from chatkiosk.agents.shop.demo import seed_demo_orders
     from chatkiosk.knowledge.demo import seed_demo_documents
     from chatkiosk.store import users
 
     async def work(runtime: Any) -> bool:
         await seed_demo_documents(runtime.knowledge)
         async with runtime.db.read() as session:
-            if await users.by_username(session, settings.demo_username) is not None:
-                return False
-        await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
-        return True
+            user = await users.by_username(session, settings.demo_username)
+        created = user is None
+        if user is None:
+            user = await runtime.accounts.register(settings.demo_username, settings.demo_password.get_secret_value(), None)
+        await seed_demo_orders(runtime.shop, user.id)  # a few shop orders in different states
+        return created
 
     return await _with_runtime(settings, work)
 
@@ -165,6 +168,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shop_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chatkiosk.agents.shop.importer import ImportRefused, import_orders
+
+    settings = _settings()
+
+    async def work(runtime: Any) -> Any:
+        return await import_orders(runtime.db, Path(args.file), dry_run=args.dry_run, progress=lambda line: print(line, flush=True))
+
+    try:
+        report = asyncio.run(_with_runtime(settings, work))
+    except ImportRefused as exc:
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return _fail(exc.message)
+    verb = "would import" if report.dry_run else "imported"
+    print(f"{verb} {report.orders} order(s), {report.items} line(s), for {report.customers} customer(s)"
+          + (" (dry run: nothing was written)" if report.dry_run else ""))
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from chatkiosk.terminal import run
 
@@ -201,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user")
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
+
+    shop = sub.add_parser("shop", help="the online shop's data")
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True)
+    imp = shop_sub.add_parser("import", help="import orders from the shop's system (.csv or .jsonl); all or nothing")
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    imp.set_defaults(func=cmd_shop_import)
 
     ingest = sub.add_parser("ingest", help="add files or folders to the knowledge base")
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="Markdown, text, HTML or PDF files, or folders of them")

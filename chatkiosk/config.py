@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)
+    # The shop agent's LLM turns per intent (order / policy / claim / chat / default) → a provider
+    # route, first provider then fallbacks; see chatkiosk/agents/shop/routing.py.
+    shop_routes: dict[str, list[str]] = Field(default_factory=dict)
 
     # --- chat turns
     max_message_chars: int = Field(16_000, ge=1)

@@ -18,6 +18,8 @@ from chatkiosk.agents.deps import ToolDeps
 from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
+from chatkiosk.agents.shop.routing import intent_routes
+from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
@@ -59,6 +61,7 @@ class Runtime:
     providers: dict[str, Provider]
     agents: AgentRegistry
     kiosk: KioskService
+    shop: ShopService
     confirmations: ConfirmationGate
     knowledge: KnowledgeBase  # the knowledge base the tools and routes search (`chatkiosk.knowledge`)
     snippets: SnippetBook
@@ -107,15 +110,20 @@ class Runtime:
             default_route = build_route(route, providers, configs, first_token_wait=settings.first_token_wait) if route else None
         menu = load_menu(settings.kiosk_menu)
         kiosk = KioskService(db, menu)
+        shop = ShopService(db)
         agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
             kiosk_menu=menu,
+            shop=True,
         )
         reach = build_reach(settings)
         reach.grant(agents)
         knowledge = build_knowledge(settings, db)
         snippets = SnippetBook(db, knowledge.embedder)
+        if settings.shop_routes and "shop" in agents:
+            agents.get("shop").intent_providers = intent_routes(
+                settings.shop_routes, providers, configs, first_token_wait=settings.first_token_wait)
         confirmations = ConfirmationGate(DatabaseConfirmationStore(db), secret)
         limits = ChatLimits(
             counters,
@@ -125,7 +133,7 @@ class Runtime:
             ),
             metrics,
         )
-        tools = ToolDeps(db=db, kiosk=kiosk, knowledge=knowledge, snippets=snippets)
+        tools = ToolDeps(db=db, kiosk=kiosk, shop=shop, knowledge=knowledge, snippets=snippets, confirmations=confirmations)
         generations = Generations()
         relay = CancelRelay(redis, settings.redis_prefix, generations.cancel_local) if redis is not None else None
         chat = ChatService(
@@ -134,7 +142,7 @@ class Runtime:
         )
         probes: dict[str, Probe] = {"llm": default_route.check} if default_route is not None else {}
         return cls(
-            settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, confirmations, knowledge,
+            settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, shop, confirmations, knowledge,
             snippets, reach, tools, chat, probes=probes,
         )
 

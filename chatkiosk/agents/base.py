@@ -12,7 +12,7 @@ from typing import Any
 
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext, ToolRegistry
-from chatkiosk.llm.base import GenerationOptions
+from chatkiosk.llm.base import GenerationOptions, Provider
 
 DEFAULT_STEP_LIMIT = 8
 
@@ -45,6 +45,16 @@ class Agent:
     intercept: Intercept | None = None
     # The agent keeps state in its conversation (the kiosk's order): it cannot answer unbound calls.
     needs_conversation: bool = False
+    # Routing per intent (the shop): `intent_of(text)` names the turn's intent, and
+    # `intent_providers` maps intents (and "default") to a provider route, set by the runtime.
+    intent_of: Callable[[str], str] | None = None
+    intent_providers: dict[str, Provider] = field(default_factory=dict)
+
+    def provider_for_text(self, text: str) -> Provider | None:
+        """The provider routed for this turn's intent, or None for the agent's usual one."""
+        if self.intent_of is None or not self.intent_providers:
+            return None
+        return self.intent_providers.get(self.intent_of(text)) or self.intent_providers.get("default")
 
     def info(self) -> dict[str, Any]:
         """The agent as `GET /api/agents` lists it."""

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from chatkiosk.agents.confirm import ConfirmationGate
     from chatkiosk.agents.kiosk.service import KioskService
+    from chatkiosk.agents.shop.service import ShopService
     from chatkiosk.knowledge.snippets import SnippetBook
     from chatkiosk.store.db import Database
 
@@ -29,5 +31,7 @@ class ToolDeps:
 
     db: Database | None = None
     kiosk: KioskService | None = None
+    shop: ShopService | None = None
+    confirmations: ConfirmationGate | None = None  # for agents that ask for confirmations themselves
     knowledge: KnowledgeBase | None = None
     snippets: SnippetBook | None = None

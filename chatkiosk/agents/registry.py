@@ -45,9 +45,11 @@ class AgentRegistry:
 
 
 def default_agents(
-    *, context: ContextPolicy | None = None, step_limit: int = 8, provider: str | None = None, kiosk_menu: Menu | None = None
+    *, context: ContextPolicy | None = None, step_limit: int = 8, provider: str | None = None, kiosk_menu: Menu | None = None,
+    shop: bool = False,
 ) -> AgentRegistry:
-    """The built-in agents. `context` and `step_limit` are the settings' defaults."""
+    """The built-in agents. `context` and `step_limit` are the settings' defaults; the kiosk
+    comes with its menu and the shop with `shop=True` (both need the runtime's services)."""
     from chatkiosk.agents.assistant import build_assistant
     from chatkiosk.agents.kiosk.agent import build_kiosk
 
@@ -55,7 +57,8 @@ def default_agents(
     registry.register(build_assistant(provider=provider, context=context, step_limit=step_limit))
     if kiosk_menu is not None:
         registry.register(build_kiosk(kiosk_menu, provider=provider, context=context, step_limit=step_limit))
-    # The shop agent registers here once its package exists:
-    #   from chatkiosk.agents.shop import build_shop
-    #   registry.register(build_shop(provider=provider, context=context, step_limit=step_limit))
+    if shop:
+        from chatkiosk.agents.shop.agent import build_shop
+
+        registry.register(build_shop(provider=provider, context=context, step_limit=step_limit))
     return registry

@@ -64,6 +64,12 @@ class ToolContext:
     deps: ToolDeps = field(default_factory=ToolDeps)
     state: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
+    # Set when a confirmed call runs: the state the user saw and said yes to (see `Tool.fingerprint`).
+    confirmed_state: dict[str, Any] | None = None
+
+
+# What a confirmation-gated tool acts on, as JSON data: `await fingerprint(ctx, arguments)`.
+Fingerprint = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 ToolStatus = Literal["ok", "error", "confirmation_required"]
@@ -114,7 +120,10 @@ class Tool:
     takes_context: bool = True
     requires_confirmation: bool = False
     timeout: float | None = None
-    summary: Callable[[dict[str, Any]], str] | None = None
+    summary: Callable[..., str] | None = None
+    # For a tool that needs confirmation: the state it acts on (a cart and its total, an order
+    # and its status). It is bound into the confirmation and checked again before the call runs.
+    fingerprint: Fingerprint | None = None
 
     def spec(self) -> ToolSpec:
         """The tool as the provider sends it to the model."""
@@ -127,9 +136,15 @@ class Tool:
         except ValidationError as exc:
             raise ToolError(_validation_message(exc), code="invalid_arguments") from None
 
-    def summarize(self, arguments: dict[str, Any]) -> str:
-        """One line telling the user what the call would do (for confirmations)."""
+    def summarize(self, arguments: dict[str, Any], state: dict[str, Any] | None = None) -> str:
+        """One line telling the user what the call would do (for confirmations).
+
+        A summary function of two parameters also gets the fingerprinted state, so the line
+        can say what is being confirmed ("pay ₩1,800 for 1 × Cola").
+        """
         if self.summary is not None:
+            if state is not None and _arity(self.summary) >= 2:
+                return self.summary(arguments, state)
             return self.summary(arguments)
         args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in arguments.items())
         return f"{self.name}({args})"
@@ -152,9 +167,15 @@ def tool(
     description: str | None = None,
     requires_confirmation: bool = False,
     timeout: float | None = None,
-    summary: Callable[[dict[str, Any]], str] | None = None,
+    summary: Callable[..., str] | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> Any:
-    """Turn a typed (async) function into a `Tool`; usable as `@tool` or `@tool(...)`."""
+    """Turn a typed (async) function into a `Tool`; usable as `@tool` or `@tool(...)`.
+
+    `requires_confirmation=True` holds a call back until its user says yes; `fingerprint`
+    (only with it) names the state the call acts on, so a yes to a state that has changed since
+    is refused.
+    """
 
     def wrap(func: Callable[..., Any]) -> Tool:
         return make_tool(
@@ -164,6 +185,7 @@ def tool(
             requires_confirmation=requires_confirmation,
             timeout=timeout,
             summary=summary,
+            fingerprint=fingerprint,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -176,12 +198,14 @@ def make_tool(
     description: str | None = None,
     requires_confirmation: bool = False,
     timeout: float | None = None,
-    summary: Callable[[dict[str, Any]], str] | None = None,
+    summary: Callable[..., str] | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> Tool:
     """Build a `Tool` from a function's signature and docstring (see `tool`)."""
     tool_name = name or func.__name__
     if not _TOOL_NAME.match(tool_name):
         raise ToolDefinitionError(f"invalid tool name {tool_name!r}")
+    _check_fingerprint(tool_name, requires_confirmation, fingerprint)
     doc_text, param_docs = parse_docstring(inspect.getdoc(func) or "")
     model, takes_context = _arguments_model(func, tool_name, param_docs)
     parameters = _clean_schema(model.model_json_schema())
@@ -196,7 +220,20 @@ def make_tool(
         requires_confirmation=requires_confirmation,
         timeout=timeout,
         summary=summary,
+        fingerprint=fingerprint,
     )
+
+
+def _check_fingerprint(tool_name: str, requires_confirmation: bool, fingerprint: Fingerprint | None) -> None:
+    if fingerprint is not None and not requires_confirmation:
+        raise ToolDefinitionError(f"tool {tool_name}: a fingerprint only makes sense with requires_confirmation=True")
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    try:
+        return len(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return 1
 
 
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Params|Returns?|Raises|Yields|Examples?|Notes?)\s*:\s*$")
@@ -212,7 +249,8 @@ def tool_from_model(
     *,
     requires_confirmation: bool = False,
     timeout: float | None = None,
-    summary: Callable[[dict[str, Any]], str] | None = None,
+    summary: Callable[..., str] | None = None,
+    fingerprint: Fingerprint | None = None,
 ) -> Tool:
     """A `Tool` whose arguments are an existing pydantic model; `fn(ctx, **arguments)` runs it.
 
@@ -220,11 +258,13 @@ def tool_from_model(
     """
     if not _TOOL_NAME.match(name):
         raise ToolDefinitionError(f"invalid tool name {name!r}")
+    _check_fingerprint(name, requires_confirmation, fingerprint)
     parameters = _clean_schema(arguments_model.model_json_schema())
     check_no_identity_parameters(name, parameters)
     return Tool(
         name=name, description=description, parameters=parameters, arguments_model=arguments_model, fn=fn,
         takes_context=True, requires_confirmation=requires_confirmation, timeout=timeout, summary=summary,
+        fingerprint=fingerprint,
     )
 
 

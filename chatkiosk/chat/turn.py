@@ -131,10 +131,14 @@ class ChatService:
 
     # --- starting a turn
 
-    def provider_for(self, agent: Agent, options: TurnOptions) -> Provider:
-        """The agent's provider, or the upstream model the client asked for where allowed."""
+    def provider_for(self, agent: Agent, options: TurnOptions, content: str | None = None) -> Provider:
+        """The agent's provider (per intent where the agent routes), or the upstream model the
+        client asked for where allowed."""
         if options.model is not None and not agent.allow_model_override:
             raise ValidationFailed(f"agent {agent.name!r} does not allow choosing the model", code="model_not_allowed", param="options.model")
+        routed = agent.provider_for_text(content) if content is not None else None
+        if routed is not None:
+            return routed
         provider = self.deps.providers.get(agent.provider) if agent.provider else self.deps.default_route
         if provider is None:
             raise ChatkioskError("no LLM provider is configured", code="no_provider")
@@ -180,7 +184,7 @@ class ChatService:
                 "(metadata.conversation_id or the X-Conversation-Id header)",
                 code="conversation_required", param="metadata.conversation_id",
             )
-        provider = self.provider_for(agent, request.options)
+        provider = self.provider_for(agent, request.options, content)
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows)

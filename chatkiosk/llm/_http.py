@@ -2,15 +2,23 @@
 
 Kept apart from the wire formats (openai_compat, anthropic) so both end a hanging, trickling
 or dropped upstream the same way.
+
+Streams are read with aiohttp, the rest (whole answers, `/models` checks) with httpx. The
+choice is measured (benchmarks/chat_stream.py, bare proxies in the same run): relaying a
+streamed frame cost a bare Starlette proxy ~30-45 µs of CPU with aiohttp and ~100-160 µs with
+httpx, whose anyio cancel scope around every read and h11 parser dominate. A stream has one
+deadline, a timer rescheduled when it moves (first token, then the total, then the drain), not
+a timeout per read; SSE events are split on blank lines in the bytes as they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+import aiohttp
 import httpx
 
 from ..errors import UpstreamError, UpstreamTimeout
@@ -46,15 +54,40 @@ class Deadlines:
         self.total_at = now + total
         self.first_at = min(now + first_token, self.total_at)
         self.started = False
+        self._on_deadline: Callable[[], None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def drain(self, seconds: float) -> None:
         """The answer is complete: allow only `seconds` more to read the body's end."""
         self.started = True
         self.total_at = min(self.total_at, asyncio.get_running_loop().time() + seconds)
+        self._schedule()
 
     def mark_started(self) -> None:
         """The first piece reached the caller: from now on only the total deadline counts."""
-        self.started = True
+        if not self.started:
+            self.started = True
+            self._schedule()
+
+    def arm(self, on_deadline: Callable[[], None]) -> None:
+        """Call `on_deadline` when the current deadline passes (one timer, moved with it)."""
+        self._on_deadline = on_deadline
+        self._schedule()
+
+    def disarm(self) -> None:
+        """No more deadline callback."""
+        self._on_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _schedule(self) -> None:
+        if self._on_deadline is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        when = self.total_at if self.started else self.first_at
+        self._timer = asyncio.get_running_loop().call_at(when, self._on_deadline)
 
     def timeout_error(self) -> UpstreamTimeout:
         """The error for the deadline that just passed."""
@@ -156,50 +189,132 @@ async def send_json(
         ) from exc
 
 
+class StreamClient:
+    """The streaming side of one provider: an aiohttp session, made on first use in the
+    running loop. No redirects are followed and no cookies kept; the connect timeout is the
+    provider's, and `Deadlines` bound the rest."""
+
+    def __init__(self, cfg: ProviderConfig) -> None:
+        self.cfg = cfg
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session (created on the first call)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=1000, enable_cleanup_closed=True),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.cfg.connect_timeout, sock_connect=self.cfg.connect_timeout),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def warm(self) -> None:
+        """Build the session and its connector now, so the first turn does not pay for it."""
+        self.session()
+
+    async def aclose(self) -> None:
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def stream_transport_error(provider: str, exc: Exception, request: httpx.Request) -> UpstreamError:
+    """Map a connection-level failure of a stream; every such failure is worth another try."""
+    text = scrub_upstream_text(str(exc), request_secrets(request))
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return UpstreamTimeout(
+            f"LLM provider {provider!r} timed out ({type(exc).__name__}); check that the upstream is up and reachable",
+            retryable=True,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError(
+            f"LLM provider {provider!r} is unreachable ({text}); check its base_url",
+            code="upstream_unreachable",
+            retryable=True,
+        )
+    return UpstreamError(
+        f"LLM provider {provider!r} dropped the connection ({type(exc).__name__}: {text})",
+        code="upstream_disconnected",
+        retryable=True,
+    )
+
+
+_HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "accept-encoding"})
+
+
+def _sse_event(block: bytes) -> tuple[str, bytes] | None:
+    """One SSE event block (its lines, without the blank line) as `(event, data)`."""
+    if block.startswith(b"data: ") and b"\n" not in block:  # the common one-line event
+        return "message", block[6:]
+    event, data = "", []
+    for line in block.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[5:].removeprefix(b" "))
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode("utf-8", "replace")
+        # Comments (":") and unknown fields are ignored, as the SSE spec says.
+    if not data:
+        return None
+    return event or "message", b"\n".join(data)
+
+
 async def sse_events(
-    client: httpx.AsyncClient,
+    client: StreamClient,
     request: httpx.Request,
     deadlines: Deadlines,
-) -> AsyncIterator[tuple[str, str]]:
-    """Send `request` and yield its server-sent events as `(event, data)`.
+) -> AsyncIterator[tuple[str, bytes]]:
+    """Send `request` and yield its server-sent events as `(event, data)` (data: bytes).
 
-    Every wait (headers, each line) is bounded by `deadlines`. Closing this generator closes
-    the response and its connection, so the upstream sees the request cancelled at once.
+    The headers are awaited within the first deadline; then one timer per stream ends the read
+    when its deadline passes. Closing this generator before the end closes the connection, so
+    the upstream sees the request cancelled at once; a stream read to its end returns the
+    connection to the pool.
     """
     name = deadlines.provider
+    session = client.session()
     try:
-        response = await deadlines.wait(client.send(request, stream=True))
-    except httpx.HTTPError as exc:
-        raise transport_error(name, exc) from exc
-    lines = None
+        response = await deadlines.wait(session.request(
+            request.method, str(request.url), data=request.content, allow_redirects=False,
+            headers={k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS},
+        ))
+    except aiohttp.ClientError as exc:
+        raise stream_transport_error(name, exc, request) from exc
+    complete = False
     try:
-        if not response.is_success:
+        if not 200 <= response.status < 300:
             try:
-                body = await deadlines.wait(response.aread())
-            except httpx.HTTPError:
+                body = await deadlines.wait(response.read())
+            except aiohttp.ClientError:
                 body = b""
-            raise status_error(name, response.status_code, body, request)
-        lines = response.aiter_lines()
-        event, data = "", []
+            raise status_error(name, response.status, body, request)
+        content = response.content
+        deadlines.arm(lambda: content.set_exception(deadlines.timeout_error()))
+        buf = b""
         while True:
             try:
-                line = await deadlines.wait(anext(lines, None))
-            except httpx.HTTPError as exc:
-                raise transport_error(name, exc) from exc
-            if line is None:
-                if data:
-                    yield event or "message", "\n".join(data)
+                chunk = await content.readany()
+            except aiohttp.ClientError as exc:
+                raise stream_transport_error(name, exc, request) from exc
+            if not chunk:
+                complete = True
+                if buf.strip():
+                    event = _sse_event(buf.strip(b"\n"))
+                    if event is not None:
+                        yield event
                 return
-            if not line:
-                if data:
-                    yield event or "message", "\n".join(data)
-                event, data = "", []
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-            # Comments (":") and unknown fields are ignored, as the SSE spec says.
+            buf += chunk
+            if b"\r" in chunk:  # CRLF line ends (a CR at a chunk's end meets its LF in the next one)
+                buf = buf.replace(b"\r\n", b"\n")
+            while (cut := buf.find(b"\n\n")) >= 0:
+                block, buf = buf[:cut], buf[cut + 2 :]
+                event = _sse_event(block)
+                if event is not None:
+                    yield event
     finally:
-        if lines is not None:
-            await lines.aclose()
-        await response.aclose()
+        deadlines.disarm()
+        if complete:
+            response.release()
+        else:
+            response.close()

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from ..errors import UpstreamError
-from ._http import Deadlines, http_client, send_json, sse_events
+from ._http import Deadlines, StreamClient, http_client, send_json, sse_events
 from .base import (
     Completion,
     Finish,
@@ -82,6 +82,7 @@ class AnthropicProvider:
         base = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = base if base.endswith("/v1") else f"{base}/v1"
         self._client = client or http_client(cfg)
+        self._streams = StreamClient(cfg)
 
     def _headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "content-type": "application/json"}
@@ -128,7 +129,7 @@ class AnthropicProvider:
         usage = Usage()
         tool_index: dict[int, int] = {}  # content block index -> tool call index
         finished = False
-        async with aclosing(sse_events(self._client, request, deadlines)) as events:
+        async with aclosing(sse_events(self._streams, request, deadlines)) as events:
             async for event, data in events:
                 try:
                     payload = json.loads(data)
@@ -218,6 +219,11 @@ class AnthropicProvider:
             return False
         return response.status_code == 200
 
+    async def warm(self) -> None:
+        """Make the stream session now (at start), not on the first turn."""
+        await self._streams.warm()
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
+        await self._streams.aclose()
         await self._client.aclose()

@@ -5,15 +5,15 @@ They differ only by base URL, key and model name, so one class serves them all.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
 import httpx
+import orjson
 
 from ..errors import UpstreamError
-from ._http import Deadlines, http_client, send_json, sse_events
+from ._http import Deadlines, StreamClient, http_client, send_json, sse_events
 
 _DRAIN_SECONDS = 0.5
 from .base import (
@@ -47,6 +47,7 @@ class OpenAICompatProvider:
         self.name = cfg.name
         self.base_url = cfg.base_url.rstrip("/")
         self._client = client or http_client(cfg)
+        self._streams = StreamClient(cfg)
 
     # --- requests --------------------------------------------------------------------
 
@@ -88,8 +89,9 @@ class OpenAICompatProvider:
         return body
 
     def _request(self, body: dict[str, Any]) -> httpx.Request:
+        headers = {**self._headers(), "Content-Type": "application/json"}
         return self._client.build_request(
-            "POST", f"{self.base_url}/chat/completions", json=body, headers=self._headers()
+            "POST", f"{self.base_url}/chat/completions", content=orjson.dumps(body), headers=headers
         )
 
     def _deadlines(self) -> Deadlines:
@@ -109,11 +111,11 @@ class OpenAICompatProvider:
         request = self._request(self._body(messages, tools, options, stream=True))
         finished = done = False
         try:
-            async with aclosing(sse_events(self._client, request, deadlines)) as events:
+            async with aclosing(sse_events(self._streams, request, deadlines)) as events:
                 async for _event, data in events:
                     if done:
                         continue
-                    if data.strip() == "[DONE]":
+                    if data.strip() == b"[DONE]":
                         # Read on to the end of the body (a few bytes) so the connection goes
                         # back to the pool instead of being closed; bounded in time.
                         finished = done = True
@@ -133,7 +135,7 @@ class OpenAICompatProvider:
                 retryable=True,
             )
 
-    def _chunk_pieces(self, data: str, deadlines: Deadlines) -> list[StreamPiece]:
+    def _chunk_pieces(self, data: bytes, deadlines: Deadlines) -> list[StreamPiece]:
         chunk = self._parse(data)
         if "error" in chunk:
             raise UpstreamError(
@@ -145,9 +147,9 @@ class OpenAICompatProvider:
             deadlines.mark_started()
         return pieces
 
-    def _parse(self, data: str) -> dict[str, Any]:
+    def _parse(self, data: bytes) -> dict[str, Any]:
         try:
-            chunk = json.loads(data)
+            chunk = orjson.loads(data)
         except ValueError as exc:
             raise UpstreamError(
                 f"LLM provider {self.name!r} sent a stream chunk that is not JSON",
@@ -209,8 +211,13 @@ class OpenAICompatProvider:
             return False
         return response.status_code == 200
 
+    async def warm(self) -> None:
+        """Make the stream session now (at start), not on the first turn."""
+        await self._streams.warm()
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
+        await self._streams.aclose()
         await self._client.aclose()
 
 

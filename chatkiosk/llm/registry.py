@@ -70,3 +70,13 @@ async def close_providers(providers: Mapping[str, Provider]) -> None:
     """Close every provider (at shutdown)."""
     for provider in providers.values():
         await provider.aclose()
+
+
+async def warm_providers(providers: Mapping[str, Provider]) -> None:
+    """Build the HTTP providers' stream sessions now (at start), not on the first turn."""
+    from .anthropic import AnthropicProvider
+    from .openai_compat import OpenAICompatProvider
+
+    for provider in providers.values():
+        if isinstance(provider, (OpenAICompatProvider, AnthropicProvider)):
+            await provider.warm()

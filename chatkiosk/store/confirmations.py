@@ -41,6 +41,9 @@ class ConfirmationRow(Base):
     expires_at: Mapped[float] = mapped_column(Double)
     signature: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
+    # The fingerprinted state the user is asked about (migration 0005); None for tools without one.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 def _confirmation(row: ConfirmationRow) -> Confirmation:
@@ -48,6 +51,7 @@ def _confirmation(row: ConfirmationRow) -> Confirmation:
         id=row.id, user_id=row.user_id, conversation_id=row.conversation_id, agent=row.agent, tool=row.tool,
         arguments=dict(row.arguments or {}), arguments_hash=row.arguments_hash, summary=row.summary,
         created_at=row.created_at, expires_at=row.expires_at, signature=row.signature, used=row.used_at is not None,
+        state=dict(row.state) if row.state is not None else None, state_hash=row.state_hash,
     )
 
 
@@ -66,7 +70,7 @@ class DatabaseConfirmationStore:
                 id=c.id, user_id=c.user_id, conversation_id=c.conversation_id, agent=c.agent, tool=c.tool,
                 arguments=c.arguments, arguments_hash=c.arguments_hash, summary=c.summary,
                 created_at=c.created_at, expires_at=c.expires_at, signature=c.signature,
-                used_at=utcnow() if c.used else None,
+                used_at=utcnow() if c.used else None, state=c.state, state_hash=c.state_hash,
             ))
 
     async def get(self, confirmation_id: str, user_id: str) -> Confirmation | None:
@@ -74,6 +78,17 @@ class DatabaseConfirmationStore:
         async with self.db.read() as session:
             row = (await session.execute(
                 select(ConfirmationRow).where(ConfirmationRow.id == confirmation_id, ConfirmationRow.user_id == str(user_id))
+            )).scalar_one_or_none()
+        return _confirmation(row) if row is not None else None
+
+    async def latest_pending(self, user_id: str, conversation_id: str) -> Confirmation | None:
+        """The newest unused, unexpired confirmation of the user in that conversation."""
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(ConfirmationRow)
+                .where(ConfirmationRow.user_id == str(user_id), ConfirmationRow.conversation_id == str(conversation_id),
+                       ConfirmationRow.used_at.is_(None), ConfirmationRow.expires_at > time.time())
+                .order_by(ConfirmationRow.created_at.desc()).limit(1)
             )).scalar_one_or_none()
         return _confirmation(row) if row is not None else None
 

@@ -63,16 +63,29 @@ def _command_tool(name: str) -> Tool:
 
     async def run(ctx: ToolContext, **arguments: Any) -> dict[str, Any]:
         service = _service(ctx)
-        counter = await service.run(ctx.conversation_id, ctx.user_id, [(name, arguments)])
+        counter = await service.run(ctx.conversation_id, ctx.user_id, [(name, arguments)], confirmed=ctx.confirmed_state)
         body = _result(counter.results[0], counter)
         body["order"] = counter.order.to_public(service.menu, counter.lang)
         return body
 
+    if name != "pay":
+        return tool_from_model(name, command.description, command.args, run)
     return tool_from_model(
         name, command.description, command.args, run,
-        requires_confirmation=(name == "pay"),
-        summary=(lambda a: f"pay by {a.get('method')}") if name == "pay" else None,
+        requires_confirmation=True, summary=_pay_summary, fingerprint=_cart,
     )
+
+
+async def _cart(ctx: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A payment confirmation binds the cart's lines and total."""
+    return await _service(ctx).payment_state(ctx.conversation_id, ctx.user_id)
+
+
+def _pay_summary(arguments: dict[str, Any], cart: dict[str, Any] | None = None) -> str:
+    if cart is None:
+        return f"pay by {arguments.get('method')}"
+    lines = ", ".join(f"{i['quantity']} × {i['name']}" for i in cart["items"]) or "an empty order"
+    return f"pay ₩{cart['total']:,} by {arguments.get('method')} for {lines}"
 
 
 def kiosk_tools() -> ToolRegistry:

@@ -4,6 +4,7 @@
 import { Api, explain } from "./api.js";
 import { ChatView, guessLang } from "./chatview.js";
 import { KioskPanel } from "./kiosk.js";
+import { ShopPanel } from "./shop.js";
 import { Stream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +36,7 @@ const chat = new ChatView(api, stream, {
 }, {
   onTurnDone: async (convId, firstText) => {
     if (state.current && state.current.id === convId && state.current.agent === "kiosk") kiosk.refresh();
+    if (state.current && state.current.id === convId && state.current.agent === "shop") { if (firstText) shop.follow(guessLang(firstText)); shop.refresh(); }
     const conv = state.conversations.find((c) => c.id === convId);
     if (conv && firstText && !conv.title) {
       try {
@@ -48,6 +50,7 @@ const chat = new ChatView(api, stream, {
 });
 
 const kiosk = new KioskPanel(api, $("order-panel"));
+const shop = new ShopPanel(api, $("shop-panel"));
 
 // --- signing in
 
@@ -55,6 +58,7 @@ function showLogin(message) {
   stream.stop();
   chat.open(null);
   kiosk.hide();
+  shop.hide();
   $("app-view").hidden = true;
   $("login-view").hidden = false;
   setMode(false);
@@ -271,13 +275,15 @@ function drawHeader() {
 async function select(conv) {
   state.current = conv;
   document.body.classList.remove("drawer-open");
-  $("app-view").classList.toggle("with-order", Boolean(conv && conv.agent === "kiosk"));
+  $("app-view").classList.toggle("with-order", Boolean(conv && (conv.agent === "kiosk" || conv.agent === "shop")));
   $("welcome").hidden = Boolean(conv);
   $("composer").hidden = !conv;
   drawHeader();
   drawList();
   if (conv && conv.agent === "kiosk") kiosk.show(conv.id);
   else kiosk.hide();
+  if (conv && conv.agent === "shop") shop.show();
+  else shop.hide();
   await chat.open(conv);
 }
 
