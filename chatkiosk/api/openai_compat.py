@@ -104,11 +104,22 @@ def _turn_options(body: ChatCompletionRequest) -> TurnOptions:
         return TurnOptions(
             temperature=body.temperature, top_p=body.top_p, max_tokens=body.completion_limit, stop=body.stop,
             presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,
+            response_format=_response_format(body),
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         param = ".".join(str(p) for p in first.get("loc", ())) or None
         raise UserError(f"{param}: {first.get('msg')}", code="invalid_value", param=param) from None
+
+
+def _response_format(body: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The client's structured-output request (`text` asks for nothing)."""
+    fmt = body.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_schema" and not (fmt.json_schema and isinstance(fmt.json_schema.get("schema"), dict)):
+        raise UserError("response_format.json_schema needs a name and a schema", code="invalid_value", param="response_format.json_schema")
+    return fmt.model_dump(exclude_none=True)
 
 
 def _agent_history(messages: list[ChatMessageIn]) -> list[Message]:
@@ -149,7 +160,7 @@ async def chat_completions(request: Request, principal: CurrentUser, runtime: Ru
         raise UserError("only agent models can be bound to a conversation", code="binding_not_supported", param="metadata.conversation_id")
     call = UpstreamCall(
         target, [m.upstream() for m in body.messages], tools=[t.spec() for t in body.tools] if body.tools else None,
-        tool_choice=_tool_choice(body),
+        tool_choice=_tool_choice(body), fields=body.forwarded(), max_tokens=body.max_tokens,
     )
     turn = TurnRequest(principal.id, None, "", _turn_options(body), request.state.request_id, upstream=call)
     return await _answer(request, runtime, turn, body, {})
@@ -173,6 +184,10 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
             f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models",
             code="tools_not_allowed", param="tools",
         )
+    pictured = next((i for i, m in enumerate(body.messages) if m.has_images), None)
+    if pictured is not None:
+        raise UserError(f"the agent {body.model!r} reads text only: image content parts are for passthrough models",
+                        code="images_not_supported", param=f"messages.{pictured}")
     *earlier, last = body.messages
     if last.role != "user" or not last.text().strip():
         raise UserError("the last message must be the user's, with text", param=f"messages.{len(earlier)}")

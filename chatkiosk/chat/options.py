@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatkiosk.llm.base import GenerationOptions
@@ -17,6 +19,7 @@ class TurnOptions(BaseModel):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     model: str | None = Field(None, min_length=1, max_length=128)
+    response_format: dict[str, Any] | None = None  # json_object / json_schema (OpenAI's shape)
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -34,5 +37,5 @@ class TurnOptions(BaseModel):
         return GenerationOptions(
             temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens or default_max_tokens,
             stop=self.stop, presence_penalty=self.presence_penalty, frequency_penalty=self.frequency_penalty,
-            model=self.model,
+            model=self.model, response_format=self.response_format,
         )

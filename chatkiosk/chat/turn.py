@@ -185,6 +185,11 @@ class ChatService:
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options, content)
+        if request.options.response_format is not None and not getattr(provider, "supports_response_format", False):
+            raise ValidationFailed(
+                f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
+                code="response_format_not_supported", param="response_format",
+            )
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows)
@@ -340,7 +345,7 @@ class ChatService:
         ledger, lifecycle, publish = turn.ledger, self.deps.lifecycle, turn.generation.publish
         ledger.prompt_estimate = sum(turn.provider.count_tokens(str(m.get("content") or "")) for m in call.messages)
         options = turn.request.options.to_generation(self.settings.default_max_tokens)
-        options = replace(options, model=call.target.model, max_tokens=turn.reserved)
+        options = replace(options, model=call.target.model, max_tokens=call.max_tokens)  # nothing the client did not ask for
         relayed = Relayed(turn.parts, [])
 
         async def piece(p: StreamPiece) -> None:

@@ -25,6 +25,9 @@ class GenerationOptions:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     model: str | None = None
+    # OpenAI's `response_format` (json_object / json_schema), for providers whose
+    # `supports_response_format` is true; the others are never given one.
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

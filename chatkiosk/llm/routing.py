@@ -74,6 +74,7 @@ class FallbackProvider:
         self.name = name or ">".join(p.name for p in self.providers)
         # With a mixed chain the agent loop must use the format every member understands.
         self.supports_tools = all(p.supports_tools for p in self.providers)
+        self.supports_response_format = all(getattr(p, "supports_response_format", False) for p in self.providers)
         self._sleep = sleep
         self.first_token_wait = first_token_wait
 
