@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # The OpenAI-compatible API: seconds a bound call waits for the answer in flight in its
     # conversation before it is refused with 409.
     openai_binding_wait: float = Field(10.0, ge=0)
+    # `tools` a client sends with an agent model: offered beside the agent's own (its calls go
+    # back to the client), ignored, or refused (400 tools_not_allowed).
+    openai_client_tools: Literal["offer", "ignore", "refuse"] = "offer"
 
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None

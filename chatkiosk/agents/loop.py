@@ -46,6 +46,7 @@ from chatkiosk.llm.base import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    ToolSpec,
     Usage,
     UsageReport,
 )
@@ -65,6 +66,8 @@ class AgentResult:
     steps: int = 0
     transcript: list[Message] = field(default_factory=list)
     finish_reason: str = "stop"
+    # Calls to the client's own tools (OpenAI API): the turn ends with them, the client runs them.
+    client_calls: list[ToolCall] = field(default_factory=list)
 
 
 class AgentLimitExceeded(ToolError):
@@ -226,8 +229,11 @@ class AgentRun:
         parallel_tool_calls: bool = True,
         recorder: ToolRecorder | None = None,
         confirmations: ConfirmationGate | None = None,
+        client_tools: list[ToolSpec] | None = None,
     ) -> None:
         self.provider = provider
+        self.client_tools = list(client_tools or [])
+        self._client_names = {t.name for t in self.client_tools}
         self.messages = list(messages)
         self.ctx = ctx
         self.tools = tools if tools is not None else ToolRegistry()
@@ -331,6 +337,11 @@ class AgentRun:
                 self.result.finish_reason = step.finish
                 yield self.result
                 return
+            client_calls = [c for c in step.calls if c.name in self._client_names]
+            if client_calls:  # the client runs these: the turn ends here, its next request goes on
+                self.result.text, self.result.client_calls, self.result.finish_reason = step.text, client_calls, "tool_calls"
+                yield self.result
+                return
             if step_no >= self.step_limit:
                 raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
             if self.token_budget is not None and self.result.usage.total_tokens >= self.token_budget:
@@ -348,7 +359,7 @@ class AgentRun:
         options = self.options
         if room is not None and (options.max_tokens is None or options.max_tokens > room):
             options = replace(options, max_tokens=room)
-        offered = self.tools.specs() if self._native and len(self.tools) else None
+        offered = [*self.tools.specs(), *self.client_tools] if self._native and (len(self.tools) or self.client_tools) else None
         count = self.provider.count_tokens
         stream = self.provider.stream(to_send, tools=offered, options=options)
         parts: list[str] = []
@@ -479,6 +490,7 @@ def run_agent(
     parallel_tool_calls: bool = True,
     recorder: ToolRecorder | None = None,
     confirmations: ConfirmationGate | None = None,
+    client_tools: list[ToolSpec] | None = None,
 ) -> AgentRun:
     """Run the agent loop on `messages` (the built context, system prompt first).
 
@@ -486,11 +498,13 @@ def run_agent(
     then one `AgentResult` last. Raises `StepLimitExceeded`, `TokenBudgetExceeded` or
     `TimeBudgetExceeded` (each with `.result`), or the provider's `UpstreamError`. Tools run
     with `ctx`; `recorder` is awaited with each `ToolCallRecord`; side-effecting tools need
-    `confirmations` (without it they are refused).
+    `confirmations` (without it they are refused). `client_tools` are offered beside the
+    agent's own; a step that calls one ends the run (`AgentResult.client_calls`).
     """
     return AgentRun(
         provider, messages, ctx, tools,
         options=options, step_limit=step_limit, token_budget=token_budget,
         time_budget=time_budget, tool_timeout=tool_timeout,
         parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations,
+        client_tools=client_tools,
     )

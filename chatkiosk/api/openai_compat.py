@@ -36,7 +36,7 @@ from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.passthrough import ToolChoice, UpstreamCall, find_passthrough, passthrough_models
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound, UserError, ValidationFailed
-from chatkiosk.llm.base import Message
+from chatkiosk.llm.base import Message, ToolSpec
 from chatkiosk.runtime import Runtime
 from chatkiosk.store import bindings
 
@@ -122,19 +122,50 @@ def _response_format(body: ChatCompletionRequest) -> dict[str, Any] | None:
     return fmt.model_dump(exclude_none=True)
 
 
-def _agent_history(messages: list[ChatMessageIn]) -> list[Message]:
-    """The client's earlier messages as an agent's context: text only, no client tool traffic."""
+def _agent_history(messages: list[ChatMessageIn], client_tools: set[str], start: int = 0) -> list[Message]:
+    """The client's messages as an agent's context: text, and the client's own tool traffic
+    (calls to tools it offered in this request, and their results) — never a call to any other
+    tool, so a client cannot pretend the agent ran a tool it does not grant (SECURITY 16)."""
     history: list[Message] = []
-    for i, m in enumerate(messages):
+    for i, m in enumerate(messages, start):
         if m.role == "tool" or m.tool_calls:
-            raise UserError(
-                "agent models run their own tools: tool calls and tool results cannot be sent to them",
-                code="tools_not_allowed", param=f"messages.{i}",
-            )
+            if not client_tools or any(c.function.name not in client_tools for c in m.tool_calls or []):
+                raise UserError(
+                    "agent models run their own tools: tool calls and results can only be sent for the client's own `tools`",
+                    code="tools_not_allowed", param=f"messages.{i}",
+                )
+            if m.role == "tool":
+                history.append({"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.text()})
+            else:
+                history.append({"role": "assistant", "content": m.text() or None,
+                                "tool_calls": [c.model_dump() for c in m.tool_calls or []]})
+            continue
         role = "system" if m.role in ("system", "developer") else m.role
         if m.text():
             history.append({"role": role, "content": m.text()})
     return history
+
+
+def _client_tools(runtime: Runtime, body: ChatCompletionRequest, binding: str | None) -> list[ToolSpec] | None:
+    """The client's tools to offer beside the agent's own (None: none are), as the settings say."""
+    mode = runtime.settings.openai_client_tools
+    asked = bool(body.tools) or body.tool_choice not in (None, "none", "auto")
+    if not asked:
+        return None
+    if mode == "refuse" or body.tool_choice not in (None, "none", "auto"):
+        raise UserError(
+            f"{body.model!r} is an agent that runs its own tools and chooses when to call them; "
+            + ("client tools are only for passthrough models" if mode == "refuse" else "tool_choice may only be auto or none"),
+            code="tools_not_allowed", param="tools" if mode == "refuse" else "tool_choice",
+        )
+    if mode == "ignore" or binding is not None or body.tool_choice == "none":
+        return None  # a stored conversation keeps text only: its tool calls are the agent's
+    own = set(runtime.agents.get(body.model).tools.names())
+    clash = next((t.function.name for t in body.tools or [] if t.function.name in own), None)
+    if clash is not None:
+        raise UserError(f"the tool name {clash!r} is one of the agent's own tools: rename the client tool",
+                        code="tools_not_allowed", param="tools")
+    return [t.spec() for t in body.tools or []]
 
 
 @router.post(
@@ -179,26 +210,28 @@ def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
 
 
 async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: ChatCompletionRequest, binding: str | None) -> Any:
-    if body.tools or body.tool_choice not in (None, "none", "auto"):
-        raise UserError(
-            f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models",
-            code="tools_not_allowed", param="tools",
-        )
+    client_tools = _client_tools(runtime, body, binding)
     pictured = next((i for i, m in enumerate(body.messages) if m.has_images), None)
     if pictured is not None:
         raise UserError(f"the agent {body.model!r} reads text only: image content parts are for passthrough models",
                         code="images_not_supported", param=f"messages.{pictured}")
-    *earlier, last = body.messages
-    if last.role != "user" or not last.text().strip():
-        raise UserError("the last message must be the user's, with text", param=f"messages.{len(earlier)}")
+    names = {t.name for t in client_tools or []}
+    at = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=len(body.messages) - 1)
+    earlier, last, after = body.messages[:at], body.messages[at], body.messages[at + 1:]
+    if last.role != "user" or not last.text().strip() or (after and not names):
+        raise UserError("the last message must be the user's, with text", param=f"messages.{len(body.messages) - 1}")
+    if after and after[-1].role != "tool":
+        raise UserError("after the user's message only the client's tool calls and their results may follow",
+                        param=f"messages.{len(body.messages) - 1}")
+    continued = _agent_history(after, names, at + 1) if after else None
     background = is_background_task(body.messages)
     if background:
         binding = None  # a title or tags prompt is the client's business, not a turn of the conversation
-    history = _agent_history(earlier) if binding is None else None
+    history = _agent_history(earlier, names) if binding is None else None
     conversation_id = await bindings.resolve(runtime.db, user_id, binding, body.model) if binding is not None else None
     turn = TurnRequest(
         user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
-        history=history, background=background,
+        history=history, background=background, client_tools=client_tools, continued=continued,
     )
     headers = {"X-Conversation-Id": binding} if binding else {}
     return await _answer(request, runtime, turn, body, headers)

@@ -48,7 +48,7 @@ from chatkiosk.events import (
     ToolResultEvent,
 )
 from chatkiosk.llm.base import Message as ChatMessage
-from chatkiosk.llm.base import Provider, StreamPiece, UsageReport
+from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
 from chatkiosk.store import conversations, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
@@ -75,6 +75,10 @@ class TurnRequest:
     # A client's background task (a title, tags): ephemeral, answered by the agent's model with
     # no tools and no rules, so it can never act in, or be stored as, a conversation.
     background: bool = False
+    # The client's own tools (ephemeral agent turns of the OpenAI API), offered beside the
+    # agent's; `continued` is the client's tool traffic after its last user message.
+    client_tools: list[ToolSpec] | None = None
+    continued: list[ChatMessage] | None = None
 
     @property
     def stored(self) -> bool:
@@ -185,6 +189,11 @@ class ChatService:
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options, content)
+        if request.client_tools and not provider.supports_tools:
+            raise ValidationFailed(
+                f"the model behind {agent.name!r} has no native tool calling: client tools cannot be offered to it",
+                code="client_tools_not_supported", param="tools",
+            )
         if request.options.response_format is not None and not getattr(provider, "supports_response_format", False):
             raise ValidationFailed(
                 f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
@@ -304,7 +313,7 @@ class ChatService:
             ]
             summary = conv.summary
         context, truncated = build_context(
-            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
+            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
             provider.count_tokens, summary=summary,
         )
         turn.ledger.truncated = truncated or over
@@ -315,6 +324,7 @@ class ChatService:
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
+            client_tools=request.client_tools,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         try:
@@ -333,6 +343,8 @@ class ChatService:
                     if event.text:
                         turn.replaced = event.text
                     turn.finish = event.finish_reason  # the last model step's own: stop, length, content_filter
+                    for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
+                        await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)
