@@ -6,11 +6,13 @@ the caller's conversations, where the turn is stored and the agent's state carri
 an upstream model of a provider an admin marked `passthrough` (the client's `tools` are
 relayed and the model's tool calls come back to the client; nothing runs here).
 
-Decisions: `tools` sent with an agent model are refused (400 `tools_not_allowed`) rather than
-ignored, so a client never believes it enabled a tool. A bound call stores the last user
-message in the conversation and builds the context from the stored history (earlier messages
-in the body are not used: the conversation is the record). An unbound call is ephemeral: it
-is rate-limited, quota-charged and counted like any turn, but nothing is stored.
+Decisions: `tools` sent with an agent model are offered beside the agent's own, and a call
+to one goes back to the client (`openai_client_tools` may ignore or refuse them instead); the
+client's tool traffic in later requests is accepted only for tools it offers, so a client never
+makes an agent run a tool it does not grant. A bound call (openai_clients.py) stores the last
+user message in the conversation and builds the context from the stored history (earlier
+messages in the body are not used: the conversation is the record). An unbound call is
+ephemeral: it is rate-limited, quota-charged and counted like any turn, but nothing is stored.
 """
 
 from __future__ import annotations
