@@ -154,12 +154,14 @@ def _client_tools(runtime: Runtime, body: ChatCompletionRequest, binding: str | 
     asked = bool(body.tools) or body.tool_choice not in (None, "none", "auto")
     if not asked:
         return None
-    if mode == "refuse" or body.tool_choice not in (None, "none", "auto"):
+    if mode == "refuse" or not body.tools:
         raise UserError(
-            f"{body.model!r} is an agent that runs its own tools and chooses when to call them; "
-            + ("client tools are only for passthrough models" if mode == "refuse" else "tool_choice may only be auto or none"),
+            f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models"
+            if mode == "refuse" else "tool_choice names a tool, but no tools were sent",
             code="tools_not_allowed", param="tools" if mode == "refuse" else "tool_choice",
         )
+    # `required` or a named tool is taken as a wish, not a constraint: the agent decides which of
+    # its tools and the client's to call (pydantic-ai's `output_type` sends `required`).
     if mode == "ignore" or binding is not None or body.tool_choice == "none":
         return None  # a stored conversation keeps text only: its tool calls are the agent's
     own = set(runtime.agents.get(body.model).tools.names())
