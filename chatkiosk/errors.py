@@ -134,6 +134,14 @@ class UpstreamTimeout(UpstreamError):
     code = "upstream_timeout"
 
 
+class ContextOverflow(UpstreamError):
+    """The prompt does not fit the model's context window: the conversation must be shortened."""
+
+    status_code = 400
+    type = "invalid_request_error"
+    code = "context_length_exceeded"
+
+
 class ServiceUnavailable(ChatkioskError):
     status_code = 503
     type = "server_error"

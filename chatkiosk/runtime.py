@@ -19,6 +19,7 @@ from chatkiosk.agents.kiosk.menu import load_menu
 from chatkiosk.agents.kiosk.service import KioskService
 from chatkiosk.agents.registry import AgentRegistry, default_agents
 from chatkiosk.agents.shop.routing import intent_routes
+from chatkiosk.agents.shop.attachments import TicketPhotos
 from chatkiosk.agents.shop.service import ShopService
 from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
@@ -68,6 +69,7 @@ class Runtime:
     reach: Reach  # web search, page reading and the code sandbox (each only when turned on)
     tools: ToolDeps  # what tools may use (the kiosk, the knowledge base, snippets, the database)
     chat: ChatService
+    ticket_photos: TicketPhotos
     probes: dict[str, Probe] = field(default_factory=dict)  # extra `/ready` checks (the LLM provider)
     open_sockets: dict[str, int] = field(default_factory=dict)  # WebSockets open per user, in this process
 
@@ -111,6 +113,10 @@ class Runtime:
         menu = load_menu(settings.kiosk_menu)
         kiosk = KioskService(db, menu)
         shop = ShopService(db)
+        ticket_photos = TicketPhotos(
+            db, shop, max_bytes=settings.attachment_max_bytes, max_pixels=settings.attachment_max_pixels,
+            per_ticket=settings.attachments_per_ticket,
+        )
         agents = default_agents(
             context=ContextPolicy(max_messages=settings.context_max_messages, max_context_tokens=settings.context_max_tokens),
             step_limit=settings.agent_step_limit,
@@ -143,7 +149,7 @@ class Runtime:
         probes: dict[str, Probe] = {"llm": default_route.check} if default_route is not None else {}
         return cls(
             settings, db, redis, counters, revocations, accounts, metrics, providers, agents, kiosk, shop, confirmations, knowledge,
-            snippets, reach, tools, chat, probes=probes,
+            snippets, reach, tools, chat, ticket_photos, probes=probes,
         )
 
     def agent_names(self) -> set[str]:

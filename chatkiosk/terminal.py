@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -20,6 +21,51 @@ import httpx
 from chatkiosk.errors import ChatkioskError
 
 PROMPT = "you> "
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class Thinking:
+    """A "⠋ thinking…" line while the model works, wiped by the first token (terminals only)."""
+
+    def __init__(self, out: TextIO, every: float = 0.1) -> None:
+        self.out = out
+        self.every = every
+        self._shown = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Show the line and keep it turning (nothing when the output is not a terminal)."""
+        if not (hasattr(self.out, "isatty") and self.out.isatty()):
+            return
+        self._shown = True
+        self._draw(0)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _draw(self, frame: int) -> None:
+        with self._lock:
+            if self._shown:
+                self.out.write(f"\r\x1b[2m{SPINNER[frame % len(SPINNER)]} thinking…\x1b[0m")
+                self.out.flush()
+
+    def _spin(self) -> None:
+        frame = 1
+        while not self._stop.wait(self.every):
+            self._draw(frame)
+            frame += 1
+
+    def stop(self) -> None:
+        """Wipe the line; what comes next is written where it stood."""
+        self._stop.set()
+        with self._lock:
+            if self._shown:
+                self._shown = False
+                self.out.write("\r\x1b[K")
+                self.out.flush()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(1)
 
 
 class ClientError(ChatkioskError):
@@ -84,6 +130,8 @@ def sign_in(client: httpx.Client, api_key: str | None, user: str | None, stdin: 
     if not user:
         raise ClientError("give --api-key (or set CHATKIOSK_API_KEY) or --user NAME")
     password = getpass.getpass(f"password for {user}: ") if stdin.isatty() else stdin.readline().rstrip("\n")
+    if not password:
+        raise ClientError(f"no password for {user}: type it at the prompt, or give it as the first line of input")
     body = _checked(client.post("/api/auth/login", json={"username": user, "password": password}))
     return Session(client, body["access_token"], body["refresh_token"])
 
@@ -115,6 +163,7 @@ def turn(session: Session, conversation_id: str, content: str, out: TextIO) -> s
     """Send one message and print the answer as it streams; returns the final status."""
     path = f"/api/conversations/{conversation_id}/messages"
     status = "error"
+    waiting = Thinking(out)
     try:
         with session.stream("POST", path, json={"content": content, "stream": True}) as response:
             if response.status_code == 401 and session.refresh_token:
@@ -124,22 +173,30 @@ def turn(session: Session, conversation_id: str, content: str, out: TextIO) -> s
             if response.status_code >= 400:
                 response.read()
                 raise ClientError(_error_line(response))
+            waiting.start()
             for kind, data in _events(response.iter_lines()):
                 if kind == "delta":
+                    waiting.stop()
                     out.write(data.get("text", ""))
                     out.flush()
                 elif kind == "tool_call":
+                    waiting.stop()
                     out.write(f"[{data.get('name')}] ")
                     out.flush()
                 elif kind == "error":
+                    waiting.stop()
                     out.write(f"\nerror: {data.get('error', {}).get('message', 'the answer failed')}")
                 elif kind == "done":
+                    waiting.stop()
                     status = data.get("message", {}).get("status", "complete")
     except KeyboardInterrupt:
+        waiting.stop()
         session.request("POST", f"/api/conversations/{conversation_id}/cancel")
         out.write("\n[stopped]\n")
         out.flush()
         return "cancelled"
+    finally:
+        waiting.stop()
     if status == "cancelled":
         out.write("\n[stopped]")
     elif status == "incomplete":
@@ -147,6 +204,16 @@ def turn(session: Session, conversation_id: str, content: str, out: TextIO) -> s
     out.write("\n")
     out.flush()
     return status
+
+
+def list_conversations(session: Session, out: TextIO, limit: int = 20) -> None:
+    """`/list`: your latest conversations with their titles, newest first."""
+    page = _checked(session.request("GET", f"/api/conversations?limit={limit}"))
+    for conv in page["data"]:
+        out.write(f"  {conv['id']}  {conv['agent']:<10} {conv['title'] or '(untitled)'}\n")
+    if not page["data"]:
+        out.write("  no conversations yet\n")
+    out.flush()
 
 
 def _prompt(stdin: TextIO, out: TextIO) -> str:
@@ -185,6 +252,9 @@ def run(url: str, api_key: str | None, user: str | None, conversation_id: str | 
                 text = line.strip()
                 if text in ("/quit", "/exit"):
                     return 0
+                if text == "/list":
+                    list_conversations(session, out)
+                    continue
                 if not text:
                     continue
                 try:

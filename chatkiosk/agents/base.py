@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.hooks import TurnHooks
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext, ToolRegistry
 from chatkiosk.llm.base import GenerationOptions, Provider
 
@@ -45,6 +46,10 @@ class Agent:
     intercept: Intercept | None = None
     # The agent keeps state in its conversation (the kiosk's order): it cannot answer unbound calls.
     needs_conversation: bool = False
+    # The agent's part in an LLM turn (a note on the context, its own final answer): see hooks.
+    hooks: TurnHooks | None = None
+    # End the turn once a step's tools have run (the hooks write the answer from what they did).
+    stop_after_tools: bool = False
     # Routing per intent (the shop): `intent_of(text)` names the turn's intent, and
     # `intent_providers` maps intents (and "default") to a provider route, set by the runtime.
     intent_of: Callable[[str], str] | None = None

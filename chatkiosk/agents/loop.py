@@ -5,17 +5,18 @@
 a deadline; going past one raises an `AgentLimitExceeded` carrying the partial result.
 
 Only tools of the agent's registry are offered and run; a call to any other name is an error
-result the model sees. Models without native tool calling get the same tools through a JSON
-command format: the tools are described in the system prompt and the model answers either
-text or one `{"tool": ..., "arguments": {...}}` object (a reply that starts like one is held
-back, so raw JSON does not reach the user); a command that cannot be used is fed back once.
+result the model sees. Models without native tool calling get the same tools through the JSON
+command format (`command_format`): a reply that starts like a command is held back, so raw
+JSON does not reach the user; a command that cannot be used is fed back once; the answer's
+schema goes to the provider (`GenerationOptions.command_schema`) to constrain decoding.
+With `stop_after_tools` the run ends once a step's tools have run (the agent writes the
+answer itself from what they did: the kiosk).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -23,6 +24,16 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from chatkiosk.agents.budget import answer_room
+from chatkiosk.agents.command_format import (  # command_prompt, parse_command: re-exported
+    COMMAND_SHAPE,
+    command_prompt,  # noqa: F401
+    command_schema,
+    parse_command,  # noqa: F401
+    parse_commands,
+    starts_command,
+    to_command_messages,
+)
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import message_tokens
 from chatkiosk.agents.tools import (
@@ -96,96 +107,6 @@ class TimeBudgetExceeded(AgentLimitExceeded):
 AgentEvent = DeltaEvent | ToolCallEvent | ToolResultEvent | AgentResult
 
 
-# --- the JSON command format -----------------------------------------------------------
-
-_FENCE = re.compile(r"^```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)\n?[ \t]*```\s*$", re.S)
-_COMMAND_SHAPE = '{"tool": "<tool name>", "arguments": {...}}'
-
-
-def command_prompt(tools: ToolRegistry) -> str:
-    """The system-prompt section that teaches a model without tool calling to use tools."""
-    lines = [
-        "You can use tools. To use one, reply with exactly one JSON object and nothing else:",
-        _COMMAND_SHAPE,
-        "You will then get the tool's result. If no tool is needed, answer in plain text.",
-        "",
-        "Tools:",
-    ]
-    for t in tools:
-        schema = json.dumps(t.parameters, ensure_ascii=False, separators=(",", ":"))
-        lines.append(f"- {t.name}: {t.description}\n  arguments schema: {schema}")
-    return "\n".join(lines)
-
-
-def parse_command(text: str) -> tuple[tuple[str, dict[str, Any]] | None, str | None]:
-    """Read a reply as a tool command: `((name, arguments), None)`, `(None, error)` for a
-    command that cannot be used, or `(None, None)` for plain text."""
-    s = text.strip()
-    if s.startswith("```"):
-        fence = _FENCE.match(s)
-        if fence is None or fence.group(1).lower() not in ("", "json"):
-            return None, None
-        s = fence.group(2).strip()
-    if not s.startswith("{"):
-        return None, None
-    try:
-        value, _end = json.JSONDecoder().raw_decode(s)  # text after the object is ignored
-    except ValueError as exc:
-        return None, f"the reply is not valid JSON ({exc})"
-    if not isinstance(value, dict) or not isinstance(value.get("tool"), str):
-        return None, f"a tool command must look like {_COMMAND_SHAPE}"
-    arguments = value.get("arguments", {})
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        return None, '"arguments" must be a JSON object'
-    return (value["tool"], arguments), None
-
-
-def to_command_messages(messages: list[Message], tools: ToolRegistry) -> list[Message]:
-    """The conversation for a model without tool calling: the command prompt joins the first
-    system message, tool calls become the command text and tool results become user text."""
-    out: list[Message] = []
-    names: dict[str, str] = {}
-    prompt = command_prompt(tools)
-    for m in messages:
-        role = m.get("role")
-        if role == "assistant" and m.get("tool_calls"):
-            commands = []
-            for call in m["tool_calls"]:
-                fn = call.get("function", {})
-                names[call.get("id", "")] = fn.get("name", "")
-                try:
-                    args = json.loads(fn.get("arguments") or "{}")
-                except ValueError:
-                    args = fn.get("arguments")
-                commands.append(json.dumps({"tool": fn.get("name"), "arguments": args}, ensure_ascii=False))
-            text = "\n".join(filter(None, [m.get("content") or "", *commands]))
-            out.append({"role": "assistant", "content": text})
-        elif role == "tool":
-            name = names.get(m.get("tool_call_id", ""), "tool")
-            out.append({"role": "user", "content": f"Result of tool {name}: {m.get('content', '')}"})
-        else:
-            out.append({k: v for k, v in m.items() if k in ("role", "content")})
-    if out and out[0].get("role") == "system":
-        out[0] = {"role": "system", "content": f"{out[0].get('content') or ''}\n\n{prompt}".lstrip()}
-    else:
-        out.insert(0, {"role": "system", "content": prompt})
-    return out
-
-
-def _starts_command(text: str) -> bool | None:
-    """Whether a reply that begins with `text` may be a command (None: cannot tell yet)."""
-    s = text.lstrip()
-    if not s:
-        return None
-    if s[0] == "{":
-        return True
-    if s[0] == "`":
-        return True if s.startswith("```") else (None if "```".startswith(s) else False)
-    return False
-
-
 # --- the loop --------------------------------------------------------------------------
 
 
@@ -229,9 +150,11 @@ class AgentRun:
         parallel_tool_calls: bool = True,
         recorder: ToolRecorder | None = None,
         confirmations: ConfirmationGate | None = None,
+        stop_after_tools: bool = False,
         client_tools: list[ToolSpec] | None = None,
     ) -> None:
         self.provider = provider
+        self.stop_after_tools = stop_after_tools
         self.client_tools = list(client_tools or [])
         self._client_names = {t.name for t in self.client_tools}
         self.messages = list(messages)
@@ -247,6 +170,8 @@ class AgentRun:
         self.confirmations = confirmations
         self.result = AgentResult()
         self._native = bool(getattr(provider, "supports_tools", False))
+        # A provider that states its window is small and local: the short command prompt.
+        self._compact = getattr(provider, "context_window", None) is not None
         self._deadline: float | None = None
         # What the provider reported for the last call (prompt + completion), and how many
         # messages that call covered: the next prompt costs at least that much.
@@ -303,10 +228,16 @@ class AgentRun:
         if self.time_budget is not None:
             self._deadline = self._now() + self.time_budget
         command_mode = not self._native and len(self.tools) > 0
+        if command_mode and self.options.command_schema is None:
+            self.options = replace(self.options, command_schema=command_schema(self.tools))
         fed_back = False
+        seen: set[str] = set()  # commands already run this turn (JSON command format)
         for step_no in range(1, self.step_limit + 1):
             self._check_time()
-            to_send = to_command_messages(self.messages, self.tools) if command_mode else list(self.messages)
+            to_send = (
+                to_command_messages(self.messages, self.tools, compact=self._compact)
+                if not self._native and len(self.tools) else list(self.messages)
+            )
             step = _Step()
             async with aclosing(self._model_step(to_send, step, command_mode)) as pieces:
                 async for item in pieces:
@@ -314,10 +245,19 @@ class AgentRun:
             self.result.steps = step_no
 
             if command_mode and step.buffered:
-                command, error = parse_command(step.text)
-                if command is not None:
-                    name, arguments = command
-                    step.calls = [ToolCall(_call_id(), name, json.dumps(arguments, ensure_ascii=False))]
+                commands, error = parse_commands(step.text)
+                keys = [json.dumps([n, a], sort_keys=True, ensure_ascii=False) for n, a in commands]
+                if commands and all(k in seen for k in keys) and step_no < self.step_limit:
+                    # The same command again: its result is in already. Ask for the answer in text.
+                    self.options = replace(self.options, text_only=True)
+                    command_mode = False
+                    continue
+                seen.update(keys)
+                if commands:
+                    step.calls = [
+                        ToolCall(_call_id(), name, json.dumps(arguments, ensure_ascii=False))
+                        for name, arguments in commands
+                    ]
                     step.text = ""
                 elif error is not None and not fed_back and step_no < self.step_limit:
                     fed_back = True
@@ -325,7 +265,7 @@ class AgentRun:
                         {"role": "assistant", "content": step.text},
                         {"role": "user", "content": (
                             f"Your tool command could not be used: {error}. Reply with plain "
-                            f"text for the user, or with exactly one JSON object {_COMMAND_SHAPE}."
+                            f"text for the user, or with exactly one JSON object {COMMAND_SHAPE}."
                         )},
                     ]
                     continue
@@ -349,6 +289,16 @@ class AgentRun:
             async with aclosing(self._tool_step(step)) as tool_events:
                 async for item in tool_events:
                     yield item
+            asking = any(r.status == "confirmation_required" for r in self.result.tool_calls[-len(step.calls):])
+            if self.stop_after_tools and not asking:  # a confirmation still gets the model's words
+                self.result.finish_reason = "tool_calls"
+                yield self.result
+                return
+            if command_mode and self._compact:
+                # A small local model answers from the results in text: left free, it calls the
+                # same tools again and again.
+                self.options = replace(self.options, text_only=True)
+                command_mode = False
         raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
 
     async def _model_step(
@@ -359,6 +309,9 @@ class AgentRun:
         options = self.options
         if room is not None and (options.max_tokens is None or options.max_tokens > room):
             options = replace(options, max_tokens=room)
+        if getattr(self.provider, "context_window", None):  # the prompt and the answer fit the window
+            prompt = sum(message_tokens(m, self.provider.count_tokens) for m in to_send)
+            options = replace(options, max_tokens=answer_room(self.provider, prompt, options.max_tokens))
         offered = [*self.tools.specs(), *self.client_tools] if self._native and (len(self.tools) or self.client_tools) else None
         count = self.provider.count_tokens
         stream = self.provider.stream(to_send, tools=offered, options=options)
@@ -380,7 +333,7 @@ class AgentRun:
                     parts.append(piece.text)
                     completion += count(piece.text)
                     if decided is None:
-                        decided = _starts_command("".join(parts))
+                        decided = starts_command("".join(parts))
                         if decided is False:
                             yield DeltaEvent("".join(parts))
                     elif decided is False:
@@ -490,6 +443,7 @@ def run_agent(
     parallel_tool_calls: bool = True,
     recorder: ToolRecorder | None = None,
     confirmations: ConfirmationGate | None = None,
+    stop_after_tools: bool = False,
     client_tools: list[ToolSpec] | None = None,
 ) -> AgentRun:
     """Run the agent loop on `messages` (the built context, system prompt first).
@@ -498,13 +452,14 @@ def run_agent(
     then one `AgentResult` last. Raises `StepLimitExceeded`, `TokenBudgetExceeded` or
     `TimeBudgetExceeded` (each with `.result`), or the provider's `UpstreamError`. Tools run
     with `ctx`; `recorder` is awaited with each `ToolCallRecord`; side-effecting tools need
-    `confirmations` (without it they are refused). `client_tools` are offered beside the
-    agent's own; a step that calls one ends the run (`AgentResult.client_calls`).
+    `confirmations` (without it they are refused); `stop_after_tools` ends the run after the
+    first step that ran tools (its result has `finish_reason` "tool_calls" and no text).
     """
     return AgentRun(
         provider, messages, ctx, tools,
         options=options, step_limit=step_limit, token_budget=token_budget,
         time_budget=time_budget, tool_timeout=tool_timeout,
         parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations,
+        stop_after_tools=stop_after_tools,
         client_tools=client_tools,
     )

@@ -124,6 +124,9 @@ class Tool:
     # For a tool that needs confirmation: the state it acts on (a cart and its total, an order
     # and its status). It is bound into the confirmation and checked again before the call runs.
     fingerprint: Fingerprint | None = None
+    # A tighter schema of the arguments for constrained decoding (the JSON command format),
+    # e.g. which options go with which item; validation still uses `arguments_model`.
+    decoding_schema: dict[str, Any] | None = None
 
     def spec(self) -> ToolSpec:
         """The tool as the provider sends it to the model."""

@@ -17,7 +17,7 @@ from chatkiosk.api.schemas import (
 )
 from chatkiosk.errors import NotFound, ValidationFailed
 from chatkiosk.runtime import Runtime
-from chatkiosk.store import conversations, messages
+from chatkiosk.store import conversations, messages, presets
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 _STOP_WAIT = 5.0  # seconds a deleted conversation's turn gets to store itself as cancelled
@@ -28,10 +28,14 @@ async def create_conversation(body: ConversationCreate, principal: CurrentUser, 
     """Start a conversation with an agent (default `assistant`)."""
     if body.agent not in runtime.agent_names():
         raise ValidationFailed(f"unknown agent {body.agent!r}", code="unknown_agent", param="agent")
+    title, metadata = body.title, body.metadata
     async with runtime.db.write() as session:
-        conv = await conversations.create(
-            session, user_id=principal.id, agent=body.agent, title=body.title, metadata=body.metadata
-        )
+        if body.preset_id is not None:
+            preset = await presets.get(session, body.preset_id, principal.id)
+            if preset is None:
+                raise NotFound("no such preset", param="preset_id")
+            title, metadata = title or preset.name, {**metadata, "preset_id": preset.id}
+        conv = await conversations.create(session, user_id=principal.id, agent=body.agent, title=title, metadata=metadata)
     return ConversationPublic.of(conv)
 
 

@@ -29,8 +29,15 @@ class RequestContext:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
-        # Paths (exact) whose bodies may be larger, e.g. file uploads.
-        self.upload_limits = dict(upload_limits or {})
+        # Paths (regular expressions, matched whole) whose bodies may be larger: file uploads.
+        self.upload_limits = [(re.compile(pattern), limit) for pattern, limit in (upload_limits or {}).items()]
+
+    def _cap(self, path: str) -> int:
+        """The body limit of this path: an upload's own, or the general one."""
+        for pattern, limit in self.upload_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -46,7 +53,7 @@ class RequestContext:
 
         if scope["type"] == "http":
             declared = headers.get(b"content-length")
-            cap = self.upload_limits.get(scope.get("path", ""), self.max_body)
+            cap = self._cap(scope.get("path", ""))
             too_large = declared is not None and declared.isdigit() and int(declared) > cap
             if declared is None and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
                 # A chunked body has no declared size: read it up to the cap before routing.

@@ -137,6 +137,8 @@ class ConversationCreate(Strict):
     agent: str = Field("assistant", min_length=1, max_length=64)
     title: str = Field("", max_length=200)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Start from one of your presets: the conversation takes its name (see /api/presets).
+    preset_id: str | None = Field(None, min_length=1, max_length=64)
 
     _meta = field_validator("metadata")(_check_metadata)
 
@@ -155,12 +157,14 @@ class ConversationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any]
+    # The running summary of history that fell out of the context window (None until then).
+    summary: str | None = None
 
     @classmethod
     def of(cls, conv: Any) -> ConversationPublic:
         return cls(
             id=conv.id, agent=conv.agent, title=conv.title, created_at=conv.created_at,
-            updated_at=conv.updated_at, metadata=conv.metadata_ or {},
+            updated_at=conv.updated_at, metadata=conv.metadata_ or {}, summary=conv.summary,
         )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from chatkiosk.agents.shop.models import (
+    AttachmentPublic,
     AdminOrderPublic,
     AdminTicketPublic,
     CancelRequest,
@@ -80,8 +81,11 @@ async def create_ticket(body: TicketIn, principal: CurrentUser, runtime: Runtime
 
 @router.get("/api/shop/tickets/{ticket_id}", responses=errors(401, 404))
 async def get_ticket(ticket_id: str, principal: CurrentUser, runtime: RuntimeDep) -> TicketPublic:
-    """One of your tickets."""
-    return TicketPublic.of(await _shop(runtime).get_ticket(principal.id, ticket_id))
+    """One of your tickets, with its photos."""
+    ticket = TicketPublic.of(await _shop(runtime).get_ticket(principal.id, ticket_id))
+    assert runtime.ticket_photos is not None
+    ticket.attachments = [AttachmentPublic.of(a) for a in await runtime.ticket_photos.list(principal.id, ticket_id)]
+    return ticket
 
 
 # --- staff and the shop's system

@@ -104,6 +104,19 @@ class Accounts:
         self.forget_user(principal.id)
         await self._announce(revoked, "password_changed")
 
+    async def reset_password(self, user_id: str, new: str) -> None:
+        """An operator sets a new password (no current one needed); every login ends at once."""
+        check_strength(new)
+        new_hash = await self.hasher.hash(new)
+        async with self.db.write() as session:
+            user = await users.get(session, user_id)
+            if user is None:
+                raise NotFound("no such user")
+            await users.set_password(session, user, new_hash)
+            revoked = await logins.revoke_all_for_user(session, user.id, "password_changed")
+        self.forget_user(user_id)
+        await self._announce(revoked, "password_changed")
+
     async def set_disabled(self, user_id: str, disabled: bool) -> User:
         """Disable (or re-enable) an account; disabling ends its logins and API keys at once."""
         async with self.db.write() as session:

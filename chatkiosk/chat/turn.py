@@ -27,7 +27,9 @@ from chatkiosk.agents.base import Agent
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import build_context
 from chatkiosk.agents.deps import ToolDeps
+from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
+from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
 from chatkiosk.agents.tools import ToolCallRecord, ToolContext
 from chatkiosk.chat.generations import Generation, Generations
@@ -301,7 +303,7 @@ class ChatService:
         """Run the agent loop on the context window (the stored history read at start)."""
         agent, conv, request, provider = turn.agent, turn.conv, turn.request, turn.provider
         assert agent is not None and turn.ctx is not None
-        policy = agent.context
+        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
         if conv is None:
             history, over, summary = list(request.history or []), False, None
         else:
@@ -316,6 +318,7 @@ class ChatService:
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
             provider.count_tokens, summary=summary,
         )
+        context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
@@ -324,11 +327,12 @@ class ChatService:
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
+            stop_after_tools=agent.stop_after_tools,  # llmpath
             client_tools=request.client_tools,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         try:
-            async for event in run:
+            async for event in final_events(agent, turn.ctx, run):  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if turn.ledger.first_token_at is None:
                         lifecycle.first_token(turn.ledger)
@@ -342,13 +346,17 @@ class ChatService:
                     self._absorb(turn, event)
                     if event.text:
                         turn.replaced = event.text
-                    turn.finish = event.finish_reason  # the last model step's own: stop, length, content_filter
+                    # The last model step's own (stop, length, content_filter); `tool_calls` only when
+                    # the client's tools were called (a run that stopped after the agent's tools is done).
+                    turn.finish = "tool_calls" if event.client_calls else ("stop" if event.finish_reason == "tool_calls" else event.finish_reason)
                     for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
                         await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)
             await run.aclose()
+            if turn.ledger.truncated and policy.summary:  # llmpath: fold the cut history into the summary
+                schedule_summary(self.deps.db, provider, conv, turn.rows, context)
 
     async def _relay(self, turn: _Turn) -> None:
         """A passthrough turn: the upstream's pieces, published as they come."""

@@ -25,6 +25,11 @@ class GenerationOptions:
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     model: str | None = None
+    # The JSON command format's answer schema (agents.command_format): a provider that can
+    # constrain decoding lets the model write plain text or JSON of exactly this shape.
+    command_schema: dict[str, Any] | None = None
+    text_only: bool = False  # with command_schema: this answer must be plain text
+    repeat_penalty: float | None = None
     # OpenAI's `response_format` (json_object / json_schema), for providers whose
     # `supports_response_format` is true; the others are never given one.
     response_format: dict[str, Any] | None = None

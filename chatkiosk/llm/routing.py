@@ -74,6 +74,11 @@ class FallbackProvider:
         self.name = name or ">".join(p.name for p in self.providers)
         # With a mixed chain the agent loop must use the format every member understands.
         self.supports_tools = all(p.supports_tools for p in self.providers)
+        # Whichever member answers, the prompt must fit the smallest stated window.
+        windows = [w for p in self.providers if (w := getattr(p, "context_window", None))]
+        self.context_window = min(windows) if windows else None
+        caps = [c for p in self.providers if (c := getattr(p, "max_output_tokens", None))]
+        self.max_output_tokens = min(caps) if caps else None
         self.supports_response_format = all(getattr(p, "supports_response_format", False) for p in self.providers)
         self._sleep = sleep
         self.first_token_wait = first_token_wait

@@ -32,6 +32,14 @@ async def revoke_for_user(session: AsyncSession, key_id: str, user_id: str) -> b
     return result.rowcount == 1
 
 
+async def revoke(session: AsyncSession, key_id: str) -> bool:
+    """Revoke a key whoever owns it (the operator's `key revoke`); False when there is no live one."""
+    result = await session.execute(
+        update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
 async def user_by_hash(session: AsyncSession, key_hash: str) -> tuple[ApiKey, User] | None:
     """The live key with this hash and its (enabled) owner."""
     result = await session.execute(

@@ -61,6 +61,13 @@ async def touch(session: AsyncSession, conversation_id: str) -> None:
     await session.execute(update(Conversation).where(Conversation.id == conversation_id).values(updated_at=utcnow()))
 
 
+async def set_summary(session: AsyncSession, conversation_id: str, summary: str, through: str) -> None:
+    """Store the running summary and the id of the newest message it covers."""
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation_id).values(summary=summary, summary_through=through)
+    )
+
+
 async def set_state(session: AsyncSession, conversation_id: str, user_id: str, state: dict[str, Any]) -> None:
     await session.execute(
         update(Conversation)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkiosk.store import titles  # noqa: F401  (titles untitled conversations from their first message)
 from chatkiosk.store.ids import new_id
 from chatkiosk.store.paging import Page, newest_first
 from chatkiosk.store.tables import Message, ToolCallRecord, utcnow

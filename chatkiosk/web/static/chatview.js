@@ -1,15 +1,18 @@
 // The conversation pane: history (paged back with `before=`), the streamed answer, the
 // composer (Enter sends, Shift+Enter is a new line) and the stop button.
 
+import { actionsNode } from "./actions.js";
 import { explain } from "./api.js";
+import { lang as pageLang, t } from "./i18n.js";
 import { render } from "./markdown.js";
 
 const PAGE = 30;
-const STATUS_TEXT = { cancelled: "stopped", incomplete: "cut off — the model stopped answering", error: "failed", streaming: "being written…" };
+const STATUSES = new Set(["cancelled", "incomplete", "error", "streaming"]);
+// The kiosk's examples show its three languages whatever the page's language is.
 const HINTS = {
-  kiosk: ["불고기버거 2개랑 콜라 주세요", "Two cheeseburgers, one large fries", "我要两个芝士汉堡"],
-  assistant: ["What can you do?", "Write a Python function that reverses a string", "What time is it?"],
-  shop: ["Where is my order?", "How do refunds work?"],
+  kiosk: () => ["불고기버거 2개랑 콜라 주세요", "Two cheeseburgers, one large fries", "我要两个芝士汉堡"],
+  assistant: () => [t("hint.1"), t("hint.2"), t("hint.3")],
+  shop: () => ["Where is my order?", "How do refunds work?"],
 };
 
 function el(tag, className, text) {
@@ -17,6 +20,12 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** The language a text is mostly written in, for `lang` (fonts, line breaking); null without letters. */
+export function writtenIn(text) {
+  if (!/[A-Za-z\uac00-\ud7a3\u4e00-\u9fff]/.test(text)) return null;
+  return guessLang(text);
 }
 
 /** The language a text is mostly written in, for `lang` (fonts, line breaking). */
@@ -28,7 +37,7 @@ export function guessLang(text) {
 }
 
 export class ChatView {
-  /** `els`: {messages, input, send, stop, banner}; `hooks`: {onTurnDone(conv, firstTurn)}. */
+  /** `els`: {messages, input, send, stop, banner}; `hooks`: {onTurnDone(conv, firstText), onUserText(conv, text)}. */
   constructor(api, stream, els, hooks) {
     this.api = api;
     this.stream = stream;
@@ -77,7 +86,7 @@ export class ChatView {
     this.els.input.disabled = !conv;
     this.els.send.disabled = !conv;
     if (!conv) return;
-    this.els.input.placeholder = conv.agent === "kiosk" ? "Order in any language…" : "Message… (Enter to send, Shift+Enter for a new line)";
+    this.els.input.placeholder = t(conv.agent === "kiosk" ? "composer.kiosk" : "composer.placeholder");
     await this.loadOlder(true);
     this.els.input.focus();
   }
@@ -98,7 +107,7 @@ export class ChatView {
       this.count += rows.length;
       const before = box.scrollHeight - box.scrollTop;
       const frag = document.createDocumentFragment();
-      if (this.hasMore) frag.append(el("div", "history-more", "Scroll up for earlier messages"));
+      if (this.hasMore) frag.append(el("div", "history-more", t("chat.more")));
       for (const m of rows.reverse()) frag.append(this.messageNode(m));
       box.querySelector(".history-more")?.remove();
       box.querySelector(".empty-chat")?.remove();
@@ -106,6 +115,8 @@ export class ChatView {
       if (first) box.scrollTop = box.scrollHeight;
       else box.scrollTop = box.scrollHeight - before;
       if (!this.count) box.append(this.emptyState());
+      const lastUser = page.data.find((m) => m.role === "user");
+      if (first && lastUser && this.hooks.onUserText) this.hooks.onUserText(conv.id, lastUser.content);
       // A short first page leaves no scrollbar to pull: keep loading until there is one.
       if (this.hasMore && box.scrollHeight <= box.clientHeight) setTimeout(() => this.loadOlder(), 0);
     } catch (err) {
@@ -118,12 +129,10 @@ export class ChatView {
   emptyState() {
     const agent = this.conv.agent;
     const box = el("div", "empty-chat");
-    box.append(el("div", "empty-title", agent === "kiosk" ? "Welcome to the counter" : "Start the conversation"));
-    box.append(el("p", "empty-text", agent === "kiosk"
-      ? "Tell me what you'd like in Korean, English or Chinese, or tap the menu."
-      : "Ask anything. Answers stream in as they are written."));
+    box.append(el("div", "empty-title", t(agent === "kiosk" ? "chat.kiosk_title" : "chat.title")));
+    box.append(el("p", "empty-text", t(agent === "kiosk" ? "chat.kiosk_text" : "chat.text")));
     const hints = el("div", "hints");
-    for (const hint of HINTS[agent] || HINTS.assistant) {
+    for (const hint of (HINTS[agent] || HINTS.assistant)()) {
       const b = el("button", "hint", hint);
       b.type = "button";
       b.lang = guessLang(hint);
@@ -147,17 +156,14 @@ export class ChatView {
     const bubble = node.querySelector(".bubble");
     bubble.replaceChildren();
     bubble.lang = guessLang(text);
-    if (tools.length) {
-      const chips = el("div", "tools");
-      for (const t of tools) chips.append(el("span", "tool-chip", `⚙ ${t.name || (t.function && t.function.name) || "tool"}`));
-      bubble.append(chips);
-    }
+    // What was done, in the words of the answer's language; the tool calls behind one click.
+    if (tools.length) bubble.append(actionsNode(tools, writtenIn(text) || pageLang()));
     if (role === "user") bubble.append(el("div", "plain", text));
     else if (text) { const md = el("div", "markdown"); md.append(render(text)); bubble.append(md); }
     else if (status === "streaming") bubble.append(el("span", "typing", "…"));
     node.querySelector(".msg-status")?.remove();
-    if (status && status !== "complete" && STATUS_TEXT[status] && !(status === "streaming" && this.turn)) {
-      node.append(el("div", `msg-status status-${status}`, STATUS_TEXT[status]));
+    if (status && STATUSES.has(status) && !(status === "streaming" && this.turn)) {
+      node.append(el("div", `msg-status status-${status}`, t(`status.${status}`)));
     }
   }
 
@@ -166,10 +172,17 @@ export class ChatView {
     this.els.send.hidden = busy;
   }
 
+  /** Send `text` as if it had been typed (a preset's prompt). */
+  sendText(text) {
+    this.els.input.value = text;
+    this.send();
+  }
+
   send() {
     const text = this.els.input.value.trim();
     if (!text || !this.conv) return;
-    if (this.turn) { this.banner("An answer is still being written — stop it or wait a moment.", "info"); return; }
+    if (this.turn) { this.banner(t("chat.busy"), "info"); return; }
+    if (this.hooks.onUserText) this.hooks.onUserText(this.conv.id, text);
     this.els.messages.querySelector(".empty-chat")?.remove();
     const user = this.messageNode({ role: "user", content: text });
     const assistant = el("div", "msg msg-assistant pending");
@@ -204,11 +217,14 @@ export class ChatView {
         this.redraw(turn);
         break;
       case "tool_call":
-        turn.tools.push({ name: event.name });
+        turn.tools.push({ id: event.id, name: event.name, arguments: event.arguments });
         this.redraw(turn);
         break;
-      case "tool_result":
+      case "tool_result": {
+        const call = turn.tools.find((c) => c.id === event.id);
+        if (call && event.status) call.status = event.status;
         break;
+      }
       case "error":
         if (event.seq === undefined || event.seq === null) { this.refused(turn, event); return; }
         turn.error = event.error;

@@ -2,6 +2,7 @@
 // touch buttons that send the same commands as the chat (`/order/commands`).
 
 import { explain } from "./api.js";
+import { lang as pageLang, t as pageText } from "./i18n.js";
 
 const won = new Intl.NumberFormat("ko-KR", { style: "currency", currency: "KRW" });
 export const formatWon = (amount) => won.format(amount || 0);
@@ -40,16 +41,19 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The language a panel starts in: the page's (the browser's, or the one the person chose). */
 export function defaultLang() {
-  const nav = (navigator.language || "en").toLowerCase();
-  return nav.startsWith("ko") ? "ko" : nav.startsWith("zh") ? "zh" : "en";
+  return pageLang();
 }
 
 export class KioskPanel {
-  constructor(api, root) {
+  /** `root`: the panel; `bar`: the phone's sticky total bar (total, item count, the next step). */
+  constructor(api, root, bar) {
     this.api = api;
     this.root = root;
-    this.lang = defaultLang();
+    this.bar = bar;
+    this.lang = pageLang();
+    this.chosen = false; // the customer picked a language in the panel: keep it
     this.menus = {};
     this.conversationId = null;
     this.order = null;
@@ -60,7 +64,16 @@ export class KioskPanel {
 
   get t() { return TEXT[this.lang] || TEXT.en; }
 
+  /** The customer orders in `lang` (their own words in the chat): the panel follows. */
+  follow(lang) {
+    if (!lang || lang === this.lang || !TEXT[lang] || this.chosen) return;
+    this.lang = lang;
+    this.loadMenu();
+    this.refresh();
+  }
+
   async show(conversationId) {
+    if (conversationId !== this.conversationId) this.chosen = false;
     this.conversationId = conversationId;
     this.order = null;
     this.picking = null;
@@ -74,6 +87,7 @@ export class KioskPanel {
     this.conversationId = null;
     this.root.hidden = true;
     this.root.replaceChildren();
+    if (this.bar) { this.bar.hidden = true; this.bar.replaceChildren(); }
   }
 
   async loadMenu() {
@@ -135,8 +149,8 @@ export class KioskPanel {
     const t = this.t;
     const order = this.order || { state: "greet", items: [], dine: null, total: 0, order_number: null };
     const done = order.state === "done";
-    const langSelect = el("select", { class: "lang-select", "aria-label": "Menu language", onchange: (e) => {
-      this.lang = e.target.value; this.loadMenu(); this.refresh();
+    const langSelect = el("select", { class: "lang-select", "aria-label": pageText("nav.language"), onchange: (e) => {
+      this.lang = e.target.value; this.chosen = true; this.loadMenu(); this.refresh();
     } }, ...[["ko", "한국어"], ["en", "English"], ["zh", "中文"]].map(([v, label]) =>
       el("option", { value: v, selected: v === this.lang, lang: v, text: label })));
 
@@ -182,7 +196,33 @@ export class KioskPanel {
         onclick: () => this.command("cancel_order") }));
     }
     parts.push(this.drawMenu());
+    this.root.lang = this.lang;
     this.root.replaceChildren(...parts);
+    this.drawBar(order);
+  }
+
+  /** The phone's sticky bar: what the order costs and its next step, whatever is scrolled into view. */
+  drawBar(order) {
+    if (!this.bar) return;
+    const t = this.t;
+    const count = order.items.reduce((n, line) => n + line.quantity, 0);
+    const done = order.state === "done";
+    const toPanel = () => this.root.scrollIntoView({ behavior: "smooth", block: "start" });
+    // The next step of the order: checkout sends the command; choosing dine-in/takeout and
+    // the payment method happen in the panel, so those scroll it into view.
+    const step = { order: ["checkout", t.checkout], option: ["dine", t.where], pay: ["pay", t.pay] }[order.state];
+    const next = done || !order.items.length || !step ? null
+      : el("button", { type: "button", class: "primary", "data-bar": step[0], text: step[1], onclick: () => {
+        if (step[0] === "checkout") this.command("checkout");
+        toPanel();
+      } });
+    this.bar.lang = this.lang;
+    this.bar.replaceChildren(
+      el("button", { type: "button", class: "bar-summary", "data-bar": "view", onclick: toPanel },
+        el("span", { class: "bar-count", text: done ? `✓ ${t.placed} #${order.order_number ?? ""}` : `${t.order} · ${count}` }),
+        el("strong", { class: "bar-total", text: formatWon(order.total) })),
+      next);
+    this.bar.hidden = false;
   }
 
   drawLine(line, done) {

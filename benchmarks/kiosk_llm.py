@@ -1,0 +1,156 @@
+"""The kiosk's LLM path on turns the rule parser cannot place, run on the embedded model.
+
+    .venv/bin/python benchmarks/kiosk_llm.py [--model NAME_OR_PATH] [--only ID ...] [--path llm|real]
+
+Each case of `benchmarks/kiosk_llm_turns.jsonl` (written before any tuning) starts a kiosk
+conversation, sets the order up through the touch API, says one sentence and reads the order
+back. Everything goes through the real server in-process (HTTP API, chat turn, agent loop,
+local provider); `--path llm` (the default) turns the rule parser off so the model answers
+every case, `--path real` keeps it first as in production. Printed:
+
+- per case: exact or not, the cart after the turn, the reply, seconds;
+- exact: the cart after the turn equals the expected one (items, quantities, options);
+- honest: the reply claims a change only when the cart changed (no "Added/담았어요/已加入…"
+  on an unchanged cart) and, when it changed, states the true total (an emptied cart: no
+  claimed addition);
+- the rule parser's exact share on the same cases (the baseline, measured in the same run);
+- p50 / p99 turn time. The machine is shared: times are noisy; repeat and compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from chatkiosk.agents.kiosk.commands import execute_all  # noqa: E402
+from chatkiosk.agents.kiosk.menu import load_menu  # noqa: E402
+from chatkiosk.agents.kiosk.order import Order  # noqa: E402
+from chatkiosk.agents.kiosk.parser import Parser  # noqa: E402
+from chatkiosk.agents.kiosk.reply import money  # noqa: E402
+from chatkiosk.app import create_app  # noqa: E402
+from chatkiosk.config import Settings  # noqa: E402
+from chatkiosk.store.db import Database  # noqa: E402
+from chatkiosk.store.migrate import upgrade  # noqa: E402
+
+CASES = ROOT / "benchmarks" / "kiosk_llm_turns.jsonl"
+_CLAIM = re.compile(r"Added|Removed|Changed to|담았어요|뺐어요|바꿨어요|已加入|已去掉|已改为|cancelled|취소했어요|订单已取消")
+
+
+def normalise(items: list[dict], menu) -> list[dict]:
+    """Lines as (item_id, quantity, options that differ from the default)."""
+    out = []
+    for line in items:
+        opts = {k: v for k, v in (line.get("options") or {}).items() if v != menu.options[k].default}
+        out.append({"item_id": line["item_id"], "quantity": line["quantity"], "options": opts})
+    return sorted(out, key=lambda line: json.dumps(line, sort_keys=True))
+
+
+def honest(reply: str, before: list[dict], after: list[dict], total: int, lang: str) -> bool:
+    """The reply claims a change only when one happened, and then states the real total."""
+    if before == after:
+        return not _CLAIM.search(reply)
+    if not after:  # emptied: it may say so without a total, but must not claim an addition
+        return not re.search(r"Added|담았어요|已加入", reply)
+    return money(total, lang) in reply
+
+
+def parser_exact(case: dict, menu, parser: Parser) -> bool:
+    """Whether the rule parser alone gets the case right (the baseline)."""
+    order = Order.from_state(None)
+    execute_all(order, menu, [tuple(c) for c in case["setup"]], case["lang"])
+    parsed = parser.parse(case["say"], order, lang_hint=case["lang"])
+    if not parsed.understood:
+        return False
+    execute_all(order, menu, parsed.as_calls(), case["lang"])
+    got = normalise([{"item_id": l.item_id, "quantity": l.quantity, "options": l.options} for l in order.lines], menu)
+    return got == normalise(case["expect"], menu)
+
+
+async def run(args: argparse.Namespace) -> None:
+    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    if args.only:
+        cases = [c for c in cases if c["id"] in args.only]
+    menu = load_menu(None)
+    parser = Parser(menu)
+    data = tempfile.mkdtemp(prefix="kiosk-llm-")
+    settings = Settings(
+        environment="test", data_dir=Path(data), local_model=args.model, turn_timeout=args.timeout,
+        messages_per_window=10_000, daily_token_quota=10_000_000, log_level="WARNING",
+    )
+    db = Database(settings.resolved_database_url)
+    await upgrade(db)
+    await db.close()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        if args.path == "llm":
+            runtime.agents.get("kiosk").intercept = None  # every case goes to the model
+        provider = runtime.providers["local"]
+        print(f"model: {provider.cfg.model} ({provider.cfg.resolved_model_path()}), path: {args.path}, "
+              f"threads {provider.cfg.n_threads} (nproc {os.cpu_count()}), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=300) as client:
+            r = await client.post("/api/auth/register", json={"username": "bench", "password": "bench-password-2026"})
+            r = await client.post("/api/auth/login", json={"username": "bench", "password": "bench-password-2026"})
+            headers = {"authorization": f"Bearer {r.json()['access_token']}"}
+            await provider.check()  # load the model before the clock starts
+            exact = honest_n = base = 0
+            times: list[float] = []
+            for case in cases:
+                cid = (await client.post("/api/conversations", headers=headers, json={"agent": "kiosk"})).json()["id"]
+                for name, body in case["setup"]:
+                    await client.post(f"/api/conversations/{cid}/order/commands", headers=headers,
+                                      json={"command": name, "args": body, "lang": case["lang"]})
+                before = normalise((await client.get(f"/api/conversations/{cid}/order", headers=headers)).json()["items"], menu)
+                started = time.perf_counter()
+                r = await client.post(f"/api/conversations/{cid}/messages", headers=headers,
+                                      json={"content": case["say"], "options": {"temperature": 0}})
+                seconds = time.perf_counter() - started
+                times.append(seconds)
+                body = r.json()
+                reply = (body.get("message") or {}).get("content") or json.dumps(body.get("error"), ensure_ascii=False)
+                order = (await client.get(f"/api/conversations/{cid}/order", headers=headers)).json()
+                after = normalise(order["items"], menu)
+                ok = after == normalise(case["expect"], menu)
+                true = honest(reply, before, after, order["total"], case["lang"])
+                p_ok = parser_exact(case, menu, parser)
+                exact += ok
+                honest_n += true
+                base += p_ok
+                calls = [f"{c['name']}{json.dumps(c['arguments'], ensure_ascii=False)}" for c in (body.get("message") or {}).get("tool_calls") or []]
+                cart = ", ".join(f"{l['quantity']} {l['item_id']}{'(' + ','.join(f'{k}={v}' for k, v in l['options'].items()) + ')' if l['options'] else ''}" for l in after) or "empty"
+                print(f"{'EXACT' if ok else 'wrong'} {'honest' if true else 'DISHONEST'} {seconds:5.1f}s {case['id']:<20} "
+                      f"{case['say']!r}\n      calls: {' '.join(calls) or '-'}\n      cart: {cart}\n      reply: {' '.join(reply.split())[:160]}")
+    n = len(cases)
+    q = sorted(times)
+    p99 = q[min(len(q) - 1, int(round(0.99 * (len(q) - 1))))]
+    print(f"\ncases {n}: exact {exact}/{n} = {exact / n:.0%}, honest {honest_n}/{n} = {honest_n / n:.0%}, "
+          f"rule parser alone exact {base}/{n} = {base / n:.0%}")
+    print(f"turn time: p50 {statistics.median(times):.1f} s, p99 {p99:.1f} s, mean {statistics.mean(times):.1f} s")
+
+
+def main() -> None:
+    """Run the cases and print the figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="true", help="CHATKIOSK_LOCAL_MODEL: true (the default), a name or a path")
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--path", choices=["llm", "real"], default="llm")
+    ap.add_argument("--timeout", type=float, default=120)
+    asyncio.run(run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

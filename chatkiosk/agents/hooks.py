@@ -1,0 +1,102 @@
+"""What an agent may add to an LLM turn: a note on the context, and its own final answer.
+
+The chat turn calls three functions here, each a line in `chat/turn.py`:
+
+- `fit_context(agent, provider, max_tokens)`: the agent's context policy within the model's
+  window (see `budget`);
+- `prepare_context(agent, ctx, messages)`: the agent's note on the turn (the kiosk adds the
+  current order to the user's message, so the fixed system prompt stays a cacheable prefix);
+- `final_events(agent, ctx, run)`: the run's events, with the answer written by the agent
+  when it has `TurnHooks.compose` (the kiosk: from the commands that ran, never the model's
+  claims; the model's text is held back until then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from chatkiosk.agents.budget import fit_policy
+from chatkiosk.agents.command_format import command_prompt
+from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.tools import ToolContext
+from chatkiosk.events import DeltaEvent
+from chatkiosk.llm.base import Message, Provider
+
+if TYPE_CHECKING:
+    from chatkiosk.agents.base import Agent
+    from chatkiosk.agents.loop import AgentEvent
+
+
+_BEFORE = "_turn_hooks_before"
+
+
+class TurnHooks:
+    """An agent's part in an LLM turn; the defaults change nothing."""
+
+    writes_answer = False  # True: `compose` writes the final answer
+    note_tokens = 0  # what `note` may cost, kept free in the context budget
+
+    async def before(self, ctx: ToolContext, text: str) -> Any:
+        """State to remember at the start of the turn, given the user's text (the kiosk: the order)."""
+        return None
+
+    def note(self, ctx: ToolContext, before: Any) -> str | None:
+        """Text added to the user's message for the model only (never stored)."""
+        return None
+
+    async def compose(self, ctx: ToolContext, before: Any, model_text: str, result: Any) -> str:
+        """The final answer, from the turn's tool calls (`result.tool_calls`) and state."""
+        return model_text
+
+
+def turn_state(ctx: ToolContext) -> Any:
+    """What the agent's `before` returned for the LLM turn in progress (None outside one)."""
+    return ctx.state.get(_BEFORE)
+
+
+def fit_context(agent: Agent, provider: Provider, max_tokens: int | None) -> ContextPolicy:
+    """The agent's context policy, shrunk to what fits the provider's window."""
+    extra = agent.hooks.note_tokens if agent.hooks is not None else 0
+    if len(agent.tools) and not getattr(provider, "supports_tools", False):
+        compact = getattr(provider, "context_window", None) is not None
+        extra += provider.count_tokens(command_prompt(agent.tools, compact=compact))
+    return fit_policy(agent.context, provider, max_tokens, extra_prompt_tokens=extra)
+
+
+async def prepare_context(agent: Agent, ctx: ToolContext, messages: list[Message]) -> list[Message]:
+    """The context with the agent's note on the last user message (remembers `before`)."""
+    hooks = agent.hooks
+    if hooks is None:
+        return messages
+    last_is_user = bool(messages) and messages[-1].get("role") == "user"
+    before = await hooks.before(ctx, str(messages[-1].get("content") or "") if last_is_user else "")
+    ctx.state[_BEFORE] = before  # the turn's scratch copy of the state; never stored
+    note = hooks.note(ctx, before)
+    if not note or not last_is_user:
+        return messages
+    last = dict(messages[-1])
+    last["content"] = f"{last.get('content') or ''}\n\n{note}"
+    return [*messages[:-1], last]
+
+
+async def final_events(agent: Agent, ctx: ToolContext, run: AsyncIterator[AgentEvent]) -> AsyncIterator[AgentEvent]:
+    """The run's events; with an answer-writing agent, its answer replaces the model's text."""
+    from chatkiosk.agents.loop import AgentResult
+
+    hooks = agent.hooks
+    if hooks is None or not hooks.writes_answer:
+        async for event in run:
+            yield event
+        return
+    held: list[str] = []
+    async for event in run:
+        if isinstance(event, DeltaEvent):
+            held.append(event.text)  # the model's words wait for the agent's judgement
+        elif isinstance(event, AgentResult):
+            text = await hooks.compose(ctx, ctx.state.get(_BEFORE), event.text or "".join(held), event)
+            event.text = text
+            yield DeltaEvent(text)
+            yield event
+        else:
+            yield event
