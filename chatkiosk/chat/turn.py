@@ -318,7 +318,8 @@ class ChatService:
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
             provider.count_tokens, summary=summary,
         )
-        context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
+        if not request.background:  # a client's task prompt has no order to note
+            context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
@@ -332,7 +333,8 @@ class ChatService:
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         try:
-            async for event in final_events(agent, turn.ctx, run):  # llmpath: the kiosk's honest answer
+            events = run if request.background else final_events(agent, turn.ctx, run)  # a task prompt has no order to tell
+            async for event in events:  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if turn.ledger.first_token_at is None:
                         lifecycle.first_token(turn.ledger)
