@@ -1,7 +1,9 @@
 """Passthrough: a turn with no server tools, relaying an upstream model an admin marked `passthrough`.
 
-The client's tools are offered to that model but never run here: its tool calls go back to the
-client as they stream. The upstream is always the configured one (the client names a model,
+What the client sent is forwarded as it is (tools with `strict`, `response_format`, `seed`,
+`logprobs`, `max_completion_tokens`, image parts, …) and nothing is added (no default
+`max_tokens`). The client's tools are offered to that model but never run here: its tool calls
+go back to the client as they stream. The upstream is always the configured one (the client names a model,
 never a URL). It runs as any turn does (chat/turn.py): the same admission, limits, accounting
 and metrics (under the `passthrough` agent label), and nothing is stored. Its events are the
 upstream's own pieces (`PieceEvent`), which only the OpenAI encoder turns into chunks.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from chatkiosk.llm.fake import ScriptedProvider, delay
+from chatkiosk.llm.openai_compat import OpenAICompatProvider
 
 from .conftest import passthrough_config
-from chatkiosk.llm.openai_compat import OpenAICompatProvider
 
 
 def _cart(server, user, external_id):
