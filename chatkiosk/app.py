@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatkiosk import __version__, web
-from chatkiosk.api import admin, attachments, agents, auth, chat, conversations, docs, errors, keys, kiosk, knowledge, openai_compat, openai_embeddings, ops, presets, shop, snippets, ws
+from chatkiosk.agents.kiosk.commands import COMMANDS
+from chatkiosk.api import admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, openai_embeddings, openapi_doc, ops, presets, shop, snippets, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
@@ -51,10 +52,14 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     )
     app.state.runtime = runtime
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)
+    openapi_doc.install(app, runtime.agent_names, COMMANDS, bounds={
+        ("TurnOptions", "max_tokens", "maximum"): settings.max_tokens_limit,
+        ("MessageCreate", "content", "maxLength"): settings.max_message_chars,
+    }, model_choice=any(agent.allow_model_override for agent in runtime.agents))
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
         RequestContext, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes,

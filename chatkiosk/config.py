@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from chatkiosk.guard.policy import GuardPolicy
 from chatkiosk.llm.config import ProviderConfig
 from chatkiosk.llm.models import local_choice
 
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
     # back to the client), ignored, or refused (400 tools_not_allowed).
     openai_client_tools: Literal["offer", "ignore", "refuse"] = "offer"
 
+    # --- guardrails per agent (`"*"`: every agent): see chatkiosk/guard/policy.py
+    guardrails: dict[str, GuardPolicy] = Field(default_factory=dict)
+
     # --- the kiosk: a menu file the shop owner edits (default: the bundled burger menu)
     kiosk_menu: Path | None = None
 
@@ -213,7 +217,9 @@ class Settings(BaseSettings):
             ))
         local = local_choice(self.local_model)
         if local is not None and "local" not in names:
-            configs.append(ProviderConfig(name="local", kind="local", model=local[0], model_path=local[1]))
+            # It runs on this host's CPU: a long prompt on a busy machine may take a while before
+            # the first token, and retrying it would only start over (first_token_wait bounds it all).
+            configs.append(ProviderConfig(name="local", kind="local", model=local[0], model_path=local[1], first_token_timeout=90))
         return configs
 
     def provider_route(self) -> list[str]:

@@ -48,6 +48,7 @@ from chatkiosk.agents.tools import (
     parse_arguments,
 )
 from chatkiosk.errors import ToolError
+from chatkiosk.guard.pipeline import TurnGuard
 from chatkiosk.events import DeltaEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.llm.base import (
     Finish,
@@ -150,6 +151,7 @@ class AgentRun:
         parallel_tool_calls: bool = True,
         recorder: ToolRecorder | None = None,
         confirmations: ConfirmationGate | None = None,
+        guard: TurnGuard | None = None,
         stop_after_tools: bool = False,
         client_tools: list[ToolSpec] | None = None,
     ) -> None:
@@ -168,6 +170,7 @@ class AgentRun:
         self.parallel_tool_calls = parallel_tool_calls
         self.recorder = recorder
         self.confirmations = confirmations
+        self.guard = guard  # guardrails on tool output and arguments (chatkiosk/guard)
         self.result = AgentResult()
         self._native = bool(getattr(provider, "supports_tools", False))
         # A provider that states its window is small and local: the short command prompt.
@@ -401,7 +404,9 @@ class AgentRun:
                 c.id, c.name, outcome.arguments, outcome.result, outcome.status, outcome.duration_ms
             )
             self.result.tool_calls.append(record)
-            message = {"role": "tool", "tool_call_id": c.id, "content": outcome.content()}
+            # Guardrails: tool output and retrieved text are screened before the model reads them.
+            content = self.guard.screen_tool(c.name, outcome.result) if self.guard is not None else outcome.content()
+            message = {"role": "tool", "tool_call_id": c.id, "content": content}
             self.messages.append(message)
             self.result.transcript.append(message)
             if self.recorder is not None:
@@ -410,6 +415,8 @@ class AgentRun:
 
     async def _execute(self, call: ToolCall) -> ToolOutcome:
         """One call: only a tool this agent grants runs; side-effecting ones wait for the user."""
+        if self.guard is not None:  # the customer's values back in place of their placeholders
+            call = replace(call, arguments=self.guard.tool_arguments(call.arguments))
         t = self.tools.get(call.name)
         if t is None:
             known = ", ".join(self.tools.names()) or "none"
@@ -443,6 +450,7 @@ def run_agent(
     parallel_tool_calls: bool = True,
     recorder: ToolRecorder | None = None,
     confirmations: ConfirmationGate | None = None,
+    guard: TurnGuard | None = None,
     stop_after_tools: bool = False,
     client_tools: list[ToolSpec] | None = None,
 ) -> AgentRun:
@@ -459,7 +467,7 @@ def run_agent(
         provider, messages, ctx, tools,
         options=options, step_limit=step_limit, token_budget=token_budget,
         time_budget=time_budget, tool_timeout=tool_timeout,
-        parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations,
+        parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations, guard=guard,
         stop_after_tools=stop_after_tools,
         client_tools=client_tools,
     )

@@ -75,3 +75,15 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def json_integers(value: Any) -> Any:
+    """`value` with integral floats (`2.0`) as ints: JSON has one number type, and JSON Schema
+    calls 2.0 an integer, so strict validation must see it as one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [json_integers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_integers(v) for k, v in value.items()}
+    return value

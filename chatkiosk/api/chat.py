@@ -18,6 +18,7 @@ from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound
 from chatkiosk.events import DeltaEvent, DoneEvent, Event, MessageEvent, TurnUsage
+from chatkiosk.jsontypes import JsonBool
 from chatkiosk.runtime import Runtime
 from chatkiosk.store import conversations, messages
 from chatkiosk.store.tables import Conversation
@@ -29,7 +30,7 @@ SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "de
 
 class MessageCreate(Strict):
     content: str = Field(min_length=1, max_length=100_000)
-    stream: bool = False
+    stream: JsonBool = False
     options: TurnOptions = Field(default_factory=TurnOptions)
 
 

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 _STOP_WAIT = 5.0  # seconds a deleted conversation's turn gets to store itself as cancelled
 
 
-@router.post("", status_code=201, responses=errors(401, 413, 422))
+@router.post("", status_code=201, responses=errors(401, 404, 413, 422))
 async def create_conversation(body: ConversationCreate, principal: CurrentUser, runtime: RuntimeDep) -> ConversationPublic:
     """Start a conversation with an agent (default `assistant`)."""
     if body.agent not in runtime.agent_names():

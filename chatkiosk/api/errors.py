@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import WebSocketRoute
+
+from chatkiosk.api.routes import flat_routes
 
 from chatkiosk.errors import ChatkioskError, NotAuthenticated
 
@@ -60,9 +63,31 @@ def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(401, "authentication_error", "missing_credentials", "authentication required", headers={"WWW-Authenticate": "Bearer"})
     type_, code = _HTTP_CODES.get(exc.status_code, ("invalid_request_error", "http_error"))
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(getattr(exc, "headers", None) or {})
     if exc.status_code == 404:
         message = "not found"
-    return error_response(exc.status_code, type_, code, message, headers=getattr(exc, "headers", None))
+    if exc.status_code == 405:
+        # Every method of the path, not just those of the one route Starlette tried (RFC 9110).
+        headers["Allow"] = ", ".join(allowed_methods(request))
+        message = f"{request.method} is not allowed here; use {headers['Allow']}"
+    return error_response(exc.status_code, type_, code, message, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route or mount of the app answers on the request's path."""
+    path = request.scope.get("path", "")
+    matching = [
+        route for route in flat_routes(request.app.router.routes)
+        if getattr(route, "path_regex", None) is not None and not isinstance(route.original_route, WebSocketRoute)
+        and route.path_regex.match(path)
+    ]
+    # A literal path (`/api/snippets/search`) is its own resource, though `/api/snippets/{id}` matches it too.
+    literal = [route for route in matching if getattr(route, "path_format", None) == path]
+    methods: set[str] = set()
+    for route in literal or matching:
+        methods |= set(route.methods or ()) or {"GET", "HEAD"}  # a mount (static files) serves GET
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 def _dependency_down(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from chatkiosk.agents.kiosk.commands import COMMANDS
 from chatkiosk.agents.kiosk.service import KioskService
+from chatkiosk.api.bodies import json_integers
 from chatkiosk.api.deps import CurrentUser, Paging, RuntimeDep
 from chatkiosk.api.schemas import ListPage, Strict, errors
 from chatkiosk.errors import Conflict, ValidationFailed
@@ -84,7 +85,7 @@ async def order_command(conversation_id: str, body: CommandRequest, principal: C
     """Run one order command (the touch screen's buttons). A refused command is a 409 with the reason."""
     kiosk = _kiosk(runtime)
     try:
-        COMMANDS[body.command].args.model_validate(body.args)
+        COMMANDS[body.command].args.model_validate(json_integers(body.args), strict=True)  # 2 or 2.0, never "2"
     except Exception as exc:  # pydantic's message names the bad field
         raise ValidationFailed(f"args: {str(exc).splitlines()[-1].strip()}"[:300], param="args") from None
     counter = await kiosk.run(conversation_id, principal.id, [(body.command, body.args)], body.lang)

@@ -10,10 +10,11 @@ host of its choosing.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from chatkiosk.jsontypes import JsonBool, JsonFloat, json_int
 from chatkiosk.llm.base import Message, ToolSpec
 
 # Normalised (lower case, no `_`/`-`/`.`) names of body fields a client may not set.
@@ -41,9 +42,17 @@ class ToolCallIn(_Open):
     function: FunctionCall
 
 
+# What `_text_only` accepts, said in the schema.
+_CONTENT_SCHEMA = {"anyOf": [
+    {"type": "string"},
+    {"type": "array", "items": {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}},
+    {"type": "null"},
+]}
+
+
 class ChatMessageIn(_Open):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[str | list[dict[str, Any]] | None, WithJsonSchema(_CONTENT_SCHEMA)] = None
     name: str | None = Field(None, max_length=64)
     tool_calls: list[ToolCallIn] | None = Field(None, max_length=128)
     tool_call_id: str | None = Field(None, max_length=128)
@@ -121,7 +130,11 @@ FORWARDED = (
 
 
 class StreamOptions(_Open):
-    include_usage: bool = False
+    include_usage: JsonBool = False
+
+
+_Tokens = json_int(ge=1, le=1_000_000)
+_ManyAnswers = json_int(ge=1, le=128)
 
 
 class ChatCompletionRequest(BaseModel):
@@ -131,19 +144,19 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = Field(min_length=1, max_length=128)
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=1000)
-    stream: bool = False
+    stream: JsonBool = False  # JSON types: `"yes"` or `1` is no boolean, `true` no number
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
-    max_completion_tokens: int | None = Field(None, ge=1, le=1_000_000)
+    temperature: JsonFloat | None = Field(None, ge=0, le=2)
+    top_p: JsonFloat | None = Field(None, gt=0, le=1)
+    max_tokens: _Tokens | None = None
+    max_completion_tokens: _Tokens | None = None
     stop: str | list[str] | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
-    n: int | None = Field(None, ge=1, le=128, description="agents give one answer: only 1 for them")
+    presence_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
+    frequency_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
+    n: _ManyAnswers | None = Field(None, description="agents give one answer: only 1 for them")
     tools: list[ToolIn] | None = Field(None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: JsonBool | None = None
     metadata: dict[str, str] | None = Field(None, max_length=16)
     response_format: ResponseFormat | None = None
     seed: int | None = None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StringConstraints, WithJsonSchema
 
+from chatkiosk.auth.passwords import COMMON_PASSWORDS, REPEATED
+from chatkiosk.auth.passwords import MAX_LENGTH as PASSWORD_MAX
+from chatkiosk.auth.passwords import MIN_LENGTH as PASSWORD_MIN
 from chatkiosk.auth.usernames import USERNAME_PATTERN
 
 T = TypeVar("T")
@@ -42,10 +46,32 @@ class ListPage(BaseModel, Generic[T]):
 # --- accounts
 
 
+def _email(value: str) -> str:
+    # The syntax of RFC 5321 as JSON Schema's `format: email` means it; `.test` addresses
+    # (RFC 2606, used by testers and staging setups) are valid too. Nothing is looked up.
+    try:
+        return email_validator.validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(f"not a valid e-mail address: {exc}") from None
+
+
+# What check_strength refuses, said in the schema: the common passwords (case-insensitively;
+# listed in lower case) and one character repeated.
+_NOT_WEAK = {"not": {"anyOf": [{"pattern": REPEATED}, {"enum": sorted(COMMON_PASSWORDS)}]}}
+NewPassword = Annotated[
+    str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, description="not a common password", json_schema_extra=_NOT_WEAK)
+]
+
+Email = Annotated[
+    str, StringConstraints(max_length=254), AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
+
+
 class RegisterRequest(Strict):
-    username: str = Field(pattern=USERNAME_PATTERN, description="3–32 letters, digits, `_`, `.`, `-`")
-    password: str = Field(min_length=1, max_length=256)
-    email: EmailStr | None = None
+    username: str = Field(pattern=USERNAME_PATTERN, description="3–32 letters, digits, `_`, `.`, `-`; reserved names (`admin`, `root`, …) are refused with 422")
+    password: NewPassword
+    email: Email | None = None
 
 
 class LoginRequest(Strict):
@@ -59,13 +85,13 @@ class RefreshRequest(Strict):
 
 class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=256)
-    new_password: str = Field(min_length=1, max_length=256)
+    new_password: NewPassword
 
 
 class UserUpdate(Strict):
     """What a user may change about themselves: only the e-mail address."""
 
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class UserPublic(BaseModel):
@@ -117,37 +143,26 @@ class KeyCreated(KeyPublic):
 
 # --- conversations
 
-_METADATA_MAX = 16
+METADATA_MAX_KEYS = 16  # as OpenAI's `metadata`: 16 keys of ≤64 characters, values ≤512
 
-
-def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is None:
-        return value
-    if len(value) > _METADATA_MAX:
-        raise ValueError(f"at most {_METADATA_MAX} metadata keys")
-    for key, item in value.items():
-        if len(key) > 64:
-            raise ValueError("metadata keys are at most 64 characters")
-        if not isinstance(item, (str, int, float, bool)) or (isinstance(item, str) and len(item) > 512):
-            raise ValueError("metadata values are strings (≤512 chars), numbers or booleans")
-    return value
+MetadataValue = Annotated[str, StringConstraints(max_length=512)] | StrictInt | StrictFloat | StrictBool
+Metadata = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=64)], MetadataValue],
+    Field(max_length=METADATA_MAX_KEYS, description=f"at most {METADATA_MAX_KEYS} keys of ≤64 characters; values are strings (≤512), numbers or booleans"),
+]
 
 
 class ConversationCreate(Strict):
     agent: str = Field("assistant", min_length=1, max_length=64)
     title: str = Field("", max_length=200)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     # Start from one of your presets: the conversation takes its name (see /api/presets).
     preset_id: str | None = Field(None, min_length=1, max_length=64)
-
-    _meta = field_validator("metadata")(_check_metadata)
 
 
 class ConversationUpdate(Strict):
     title: str | None = Field(None, max_length=200)
-    metadata: dict[str, Any] | None = None
-
-    _meta = field_validator("metadata")(_check_metadata)
+    metadata: Metadata | None = None
 
 
 class ConversationPublic(BaseModel):
@@ -168,7 +183,7 @@ class ConversationPublic(BaseModel):
         )
 
 
-MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error"]
+MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error", "blocked"]
 
 
 class MessagePublic(BaseModel):
@@ -181,12 +196,14 @@ class MessagePublic(BaseModel):
     tool_calls: list[Any] | None = None
     tool_call_id: str | None = None
     error: dict[str, Any] | None = None
+    guardrail: dict[str, Any] | None = Field(None, description="the guardrail that acted on it: `{check, action, source}`")
 
     @classmethod
     def of(cls, msg: Any) -> MessagePublic:
         return cls(
             id=msg.id, role=msg.role, content=msg.content, status=msg.status, created_at=msg.created_at,
             usage=msg.usage, tool_calls=msg.tool_calls, tool_call_id=msg.tool_call_id, error=msg.error,
+            guardrail=getattr(msg, "guardrail", None),
         )
 
 

@@ -21,6 +21,8 @@ _COMMON = {
     "trustno1", "1q2w3e4r", "qwer1234", "asdfghjk", "zxcvbnm1", "admin123", "changeme",
     "dragon12", "monkey12", "master12", "p@ssw0rd", "q1w2e3r4", "87654321", "11223344",
 }
+COMMON_PASSWORDS: frozenset[str] = frozenset(_COMMON)  # for the API schema
+REPEATED = r"^(.)\1+$"  # one character over and over
 
 
 def check_strength(password: str) -> None:
@@ -30,7 +32,7 @@ def check_strength(password: str) -> None:
     if len(password) > MAX_LENGTH:
         raise ValidationFailed(f"password must be at most {MAX_LENGTH} characters", code="weak_password", param="password")
     lowered = password.lower()
-    if lowered in _COMMON or re.fullmatch(r"(.)\1+", password):
+    if lowered in _COMMON or re.fullmatch(REPEATED, password):
         raise ValidationFailed("this password is too common; choose another", code="weak_password", param="password")
 
 

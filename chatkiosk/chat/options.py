@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from chatkiosk.jsontypes import JsonFloat, json_int
 from chatkiosk.llm.base import GenerationOptions
+
+
+StopSequence = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MaxTokens = json_int(ge=1, le=32_768)
 
 
 class TurnOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
-    max_tokens: int | None = Field(None, ge=1, le=32_768)
-    stop: list[str] | None = Field(None, max_length=4)
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    # JSON numbers: `true` or "0.5" is not a number (422), as the schema says
+    temperature: JsonFloat | None = Field(None, ge=0, le=2)
+    top_p: JsonFloat | None = Field(None, gt=0, le=1)
+    max_tokens: MaxTokens | None = None
+    stop: StopSequence | Annotated[list[StopSequence], Field(max_length=4)] | None = None
+    presence_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
+    frequency_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
     model: str | None = Field(None, min_length=1, max_length=128)
     response_format: dict[str, Any] | None = None  # json_object / json_schema (OpenAI's shape)
 

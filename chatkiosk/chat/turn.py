@@ -40,6 +40,7 @@ from chatkiosk.chat.passthrough import AGENT_LABEL, Relayed, UpstreamCall, relay
 from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.config import Settings
 from chatkiosk.errors import ChatkioskError, NotFound, UpstreamError, UserError, ValidationFailed
+from chatkiosk.guard.pipeline import AnswerFilter, Guards, TurnGuard
 from chatkiosk.events import (
     DeltaEvent,
     DoneEvent,
@@ -51,7 +52,7 @@ from chatkiosk.events import (
 )
 from chatkiosk.llm.base import Message as ChatMessage
 from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
-from chatkiosk.store import conversations, messages
+from chatkiosk.store import conversations, guardrail_events, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
 from chatkiosk.store.tables import Conversation, Message, utcnow
@@ -120,6 +121,9 @@ class _Turn:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish: str = "stop"
     saver: PartialSaver | None = None
+    guard: TurnGuard | None = None  # guardrails of this turn (None: passthrough)
+    answer: AnswerFilter | None = None  # the answer's filter, while the model answers
+    stored: str | None = None  # the text the store keeps, when it differs from what was shown
 
     @property
     def text(self) -> str:
@@ -134,6 +138,7 @@ class ChatService:
         self.settings = deps.settings
         self.generations = generations
         self.relay = relay
+        self.guards = Guards(deps.settings.guardrails)
 
     # --- starting a turn
 
@@ -203,7 +208,9 @@ class ChatService:
             )
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
-        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows)
+        guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
+        request.content = guard.screen_input(request.content)
+        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard)
 
     async def _passthrough(self, request: TurnRequest) -> _Turn:
         assert request.upstream is not None
@@ -234,7 +241,10 @@ class ChatService:
         """Store the user message and the `streaming` assistant message (one transaction)."""
         request, conv = turn.request, turn.conv
         if conv is not None:
-            user_msg = messages.build(conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content)
+            user_msg = messages.build(
+                conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content,
+                guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
+            )
             assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
             async with self.deps.db.write() as session:
                 session.add_all([user_msg, assistant])  # one INSERT of both rows, flushed by the touch
@@ -242,6 +252,7 @@ class ChatService:
             turn.saver = PartialSaver(self.deps.db, assistant.id)
         else:
             user_msg = _unstored(request.user_id, "user", request.content, "complete")
+            user_msg.guardrail = turn.guard.guardrail("input") if turn.guard is not None else None
             assistant = _unstored(request.user_id, "assistant", "", "streaming")
         turn.assistant = assistant
         turn.generation.message_id = assistant.id
@@ -258,8 +269,12 @@ class ChatService:
         try:
             if turn.request.upstream is not None:
                 await self._relay(turn)
+            elif turn.guard is not None and turn.guard.blocked is not None:
+                await self._refuse(turn)  # guardrails: refused without calling the model
             elif turn.request.background or not await self._intercepted(turn):
                 await self._generate(turn)
+            if turn.guard is not None and turn.guard.blocked is not None:
+                ledger.status, turn.finish = "blocked", "content_filter"
         except asyncio.CancelledError:
             ledger.status = "cancelled"
         except AgentLimitExceeded as exc:
@@ -279,6 +294,13 @@ class ChatService:
             return ChatkioskError("the answer could not be generated")
         return None
 
+    async def _refuse(self, turn: _Turn) -> None:
+        """A turn a guardrail blocked: the polite refusal, in the customer's language."""
+        assert turn.guard is not None
+        turn.ledger.path = "guard"
+        turn.parts.append(turn.guard.refusal())
+        await turn.generation.publish(DeltaEvent(turn.parts[-1]))
+
     async def _intercepted(self, turn: _Turn) -> bool:
         """The agent's own answer without the LLM (the kiosk's parser), when it has one."""
         assert turn.agent is not None and turn.ctx is not None
@@ -290,14 +312,19 @@ class ChatService:
             await self._record_tool(turn, record)
             await turn.generation.publish(ToolCallEvent(record.id, record.name, record.arguments))
             await turn.generation.publish(ToolResultEvent(record.id, record.name, record.result))
-        turn.parts.append(intercepted.reply)
-        await turn.generation.publish(DeltaEvent(intercepted.reply))
+        # The reply may quote the customer's masked words: their values back for them, not the store.
+        turn.stored = intercepted.reply
+        turn.parts.append(turn.guard.vault.unmask(intercepted.reply) if turn.guard is not None else intercepted.reply)
+        await turn.generation.publish(DeltaEvent(turn.parts[-1]))
         return True
 
     def _absorb(self, turn: _Turn, result: AgentResult) -> None:
         turn.ledger.report(result.usage)
         if result.text and not turn.text:
             turn.replaced = result.text
+            if turn.guard is not None:  # guardrails: never an unscreened answer
+                answer = turn.guard.answer()
+                turn.replaced, turn.stored = answer.replace(result.text), answer.stored_text
 
     async def _generate(self, turn: _Turn) -> None:
         """Run the agent loop on the context window (the stored history read at start)."""
@@ -306,6 +333,8 @@ class ChatService:
         policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
         if conv is None:
             history, over, summary = list(request.history or []), False, None
+            if turn.guard is not None:  # guardrails: a client's history is masked like its message
+                history = turn.guard.screen_history(history, stored=False)
         else:
             over = len(turn.rows) > policy.history_window()
             history = [
@@ -314,6 +343,8 @@ class ChatService:
                 if m.role in ("user", "assistant") and m.content and m.status != "streaming"
             ]
             summary = conv.summary
+            if turn.guard is not None:  # guardrails: number new placeholders after the stored ones
+                turn.guard.screen_history(history, stored=True)
         context, truncated = build_context(
             policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
             provider.count_tokens, summary=summary,
@@ -329,36 +360,52 @@ class ChatService:
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
             stop_after_tools=agent.stop_after_tools,  # llmpath
+            guard=turn.guard,
             client_tools=request.client_tools,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
+        # Guardrails: the answer is filtered on its way to the customer and the store.
+        answer = turn.answer = turn.guard.answer() if turn.guard is not None else None
+        final: str | None = None
         try:
             events = run if request.background else final_events(agent, turn.ctx, run)  # a task prompt has no order to tell
             async for event in events:  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if turn.ledger.first_token_at is None:
                         lifecycle.first_token(turn.ledger)
-                    turn.parts.append(event.text)
-                    await publish(event)
+                    visible = answer.feed(event.text) if answer is not None else event.text
+                    if visible:
+                        turn.parts.append(visible)
+                        await publish(DeltaEvent(visible) if visible is not event.text else event)
                     if turn.saver is not None:
-                        turn.saver.note(turn.parts)
+                        turn.saver.note(answer.stored if answer is not None else turn.parts)
+                    if answer is not None and answer.blocked is not None:
+                        break
                 elif isinstance(event, (ToolCallEvent, ToolResultEvent)):
                     await publish(event)
                 elif isinstance(event, AgentResult):
                     self._absorb(turn, event)
                     if event.text:
-                        turn.replaced = event.text
-                    # The last model step's own (stop, length, content_filter); `tool_calls` only when
-                    # the client's tools were called (a run that stopped after the agent's tools is done).
-                    turn.finish = "tool_calls" if event.client_calls else ("stop" if event.finish_reason == "tool_calls" else event.finish_reason)
-                    for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
-                        await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
+from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
+from chatkiosk.store import conversations, guardrail_events, messages
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)
             await run.aclose()
             if turn.ledger.truncated and policy.summary:  # llmpath: fold the cut history into the summary
                 schedule_summary(self.deps.db, provider, conv, turn.rows, context)
+
+    async def _answered(self, turn: _Turn, answer: AnswerFilter, final: str | None) -> None:
+        """The answer's end through the guardrails: the held-back tail, then the text to show and to store."""
+        tail = answer.finish()
+        if tail:
+            turn.parts.append(tail)
+            await turn.generation.publish(DeltaEvent(tail))
+        if final is not None and answer.blocked is None:
+            answer.replace(final)
+        if answer.blocked is not None and not turn.parts:
+            await turn.generation.publish(DeltaEvent(answer.text))
+        turn.replaced, turn.stored = answer.text, answer.stored_text
 
     async def _relay(self, turn: _Turn) -> None:
         """A passthrough turn: the upstream's pieces, published as they come."""
@@ -408,7 +455,8 @@ class ChatService:
         assistant.status, assistant.content, assistant.usage = ledger.status, turn.text, usage.as_dict()
         assistant.tool_calls = turn.tool_calls or None
         assistant.error = error.body()["error"] if error is not None else None
-        write = asyncio.ensure_future(self._store_final(turn)) if turn.conv is not None else None
+        events = self._guarded(turn)
+        write = asyncio.ensure_future(self._store_final(turn, events)) if turn.conv is not None or events else None
         try:
             if error is not None:
                 await turn.generation.publish(ErrorEvent(error))
@@ -417,16 +465,35 @@ class ChatService:
             if write is not None:
                 await asyncio.shield(write)  # a cancelled turn must still be stored as cancelled
 
-    async def _store_final(self, turn: _Turn) -> None:
+    def _guarded(self, turn: _Turn) -> list[Any]:
+        """Guardrails at the end of a turn: the message's `guardrail`, the text to store, the hits
+        counted and returned as event rows (stored with the message)."""
+        guard, assistant = turn.guard, turn.assistant
+        if guard is None or assistant is None:
+            return []
+        if turn.stored is None and turn.answer is not None:  # failed mid-way: what was shown, as stored
+            turn.stored = "".join(turn.answer.stored)
+        assistant.guardrail = guard.guardrail("tool", "output", "blocked")
+        for hit in guard.hits:
+            self.deps.lifecycle.metrics.guardrail_hits.labels(hit.check, hit.action).inc()
+        return guardrail_events.build(
+            guard.hits, user_id=turn.request.user_id, agent=turn.ledger.label, conversation_id=turn.request.conversation_id,
+            message_id=assistant.id,
+        )
+
+    async def _store_final(self, turn: _Turn, events: list[Any]) -> None:
         assistant = turn.assistant
         assert assistant is not None
         if turn.saver is not None:
             await turn.saver.close()  # a partial save in flight lands before the final one
         async with self.deps.db.write() as session:
-            await messages.finish(
-                session, assistant.id, status=assistant.status, content=assistant.content, usage=assistant.usage,
-                tool_calls=assistant.tool_calls, error=assistant.error,
-            )
+            if turn.conv is not None:
+                await messages.finish(
+                    session, assistant.id, status=assistant.status,
+                    content=turn.stored if turn.stored is not None else assistant.content, usage=assistant.usage,
+                    tool_calls=assistant.tool_calls, error=assistant.error, guardrail=assistant.guardrail,
+                )
+            session.add_all(events)  # the turn's guardrail events, in the same transaction
 
     # --- from outside
 
@@ -463,5 +530,5 @@ def _unstored(user_id: str, role: str, content: str, status: str) -> Message:
     now = utcnow()
     return Message(
         id=new_id("msg"), conversation_id="", user_id=user_id, role=role, content=content, status=status,
-        usage=None, tool_calls=None, tool_call_id=None, error=None, created_at=now, updated_at=now,
+        usage=None, tool_calls=None, tool_call_id=None, error=None, guardrail=None, created_at=now, updated_at=now,
     )

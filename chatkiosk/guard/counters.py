@@ -10,12 +10,46 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """One generation's way in: a message in a sliding window, a stream slot, a quota reservation."""
+
+    message_key: str
+    messages: int
+    window: float
+    slot_key: str
+    slots: int
+    slot_ttl: float
+    quota_key: str
+    amount: int
+    quota: int
+    quota_ttl: float
+
+
+# What `Counters.admit` answers: who refused (None: admitted) and, for the message rate, the wait.
+ADMITTED, MESSAGES, STREAMS, TOKENS = None, "messages", "streams", "tokens"
+
+
 class Counters(Protocol):
+    async def admit(self, request: Admission) -> tuple[str | None, float]:
+        """Count the message, take the slot, reserve the amount, as one step (one Redis call).
+
+        A refused message takes nothing; a refused slot keeps the message counted; a refused
+        reservation keeps the message counted and takes no slot. Returns (None, 0) when admitted,
+        else (`"messages"` with the seconds to wait | `"streams"` | `"tokens"`, …).
+        """
+        ...
+
+    async def release(self, slot_key: str, quota_key: str, delta: int, ttl: float) -> None:
+        """Give the slot back and settle the reservation by `delta`, as one step."""
+        ...
+
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count one event if fewer than `limit` happened in the last `window` s.
 
@@ -56,6 +90,23 @@ class Counters(Protocol):
 
 class MemoryCounters:
     """In-process counters (the embedded default). Safe on one event loop: no await inside."""
+
+    async def admit(self, request: Admission) -> tuple[str | None, float]:
+        wait = await self.hit(request.message_key, request.messages, request.window)
+        if wait > 0:
+            return MESSAGES, wait
+        if self._value(request.slot_key) >= request.slots:
+            return STREAMS, 0.0
+        if self._value(request.quota_key) + request.amount > request.quota:
+            return TOKENS, 0.0
+        await self.acquire_slot(request.slot_key, request.slots, request.slot_ttl)
+        await self.reserve(request.quota_key, request.amount, request.quota, request.quota_ttl)
+        return ADMITTED, 0.0
+
+    async def release(self, slot_key: str, quota_key: str, delta: int, ttl: float) -> None:
+        await self.release_slot(slot_key)
+        if delta:
+            await self.adjust(quota_key, delta, ttl)
 
     def __init__(self) -> None:
         self._events: dict[str, deque[float]] = {}
@@ -166,6 +217,35 @@ redis.call('INCRBY', KEYS[1], ARGV[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
+_ADMIT = """
+local now = tonumber(ARGV[1]); local window = tonumber(ARGV[2]); local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+if n >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+  return {'messages', tostring(tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[5]) then return {'streams', '0'} end
+local amount = tonumber(ARGV[7])
+if tonumber(redis.call('GET', KEYS[3]) or '0') + amount > tonumber(ARGV[8]) then return {'tokens', '0'} end
+redis.call('INCR', KEYS[2]); redis.call('PEXPIRE', KEYS[2], ARGV[6])
+redis.call('INCRBY', KEYS[3], amount)
+if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[9]) end
+return {'', '0'}
+"""
+_RELEASE_AND_SETTLE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+local delta = tonumber(ARGV[1])
+if delta ~= 0 then
+  local m = redis.call('INCRBY', KEYS[2], delta)
+  if m < 0 then redis.call('SET', KEYS[2], 0) end
+  if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+end
+return 1
+"""
 _ADJUST = """
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
 if n < 0 then redis.call('SET', KEYS[1], 0) end
@@ -186,9 +266,25 @@ class RedisCounters:
         self._release = redis.register_script(_RELEASE)
         self._reserve = redis.register_script(_RESERVE)
         self._adjust = redis.register_script(_ADJUST)
+        self._admit = redis.register_script(_ADMIT)
+        self._release_and_settle = redis.register_script(_RELEASE_AND_SETTLE)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
+
+    async def admit(self, request: Admission) -> tuple[str | None, float]:
+        who, wait = await self._admit(
+            keys=[self._k(request.message_key), self._k(request.slot_key), self._k(request.quota_key)],
+            args=[
+                time.time(), request.window, request.messages, uuid.uuid4().hex,
+                request.slots, int(request.slot_ttl * 1000), request.amount, request.quota, int(request.quota_ttl * 1000),
+            ],
+        )
+        who = who.decode() if isinstance(who, bytes) else who
+        return (who or None), max(0.0, float(wait))
+
+    async def release(self, slot_key: str, quota_key: str, delta: int, ttl: float) -> None:
+        await self._release_and_settle(keys=[self._k(slot_key), self._k(quota_key)], args=[delta, int(ttl * 1000)])
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         left = await self._hit(keys=[self._k(key)], args=[time.time(), window, limit, uuid.uuid4().hex])

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from chatkiosk.errors import RateLimited
-from chatkiosk.guard.counters import Counters
+from chatkiosk.guard.counters import MESSAGES, STREAMS, TOKENS, Admission, Counters
 from chatkiosk.metrics import Metrics
 
 _DAY = 86_400
@@ -36,49 +36,30 @@ class ChatLimits:
     async def admit(self, user_id: str, max_tokens: int) -> None:
         """Let one generation in: count the message, take a stream slot, reserve `max_tokens`.
 
-        All or nothing: a refusal (429) gives back what the earlier steps took.
+        All or nothing (a refused slot or reservation takes no slot and no tokens; the message
+        still counts), in one step: one Lua call on Redis.
         """
-        await self.check_message(user_id)
-        await self.acquire_stream(user_id)
-        try:
-            await self.reserve_tokens(user_id, max_tokens)
-        except BaseException:
-            await self.release_stream(user_id)
-            raise
-
-    async def release(self, user_id: str, reserved: int, used: int) -> None:
-        """The generation ended: free its stream slot and settle the quota with real usage."""
-        await self.release_stream(user_id)
-        await self.settle_tokens(user_id, reserved, used)
-
-    async def check_message(self, user_id: str) -> None:
-        """Count one message of the user, or raise RateLimited."""
-        wait = await self.counters.hit(f"msg:{user_id}", self.policy.messages_per_window, self.policy.message_window)
-        if wait > 0:
+        policy = self.policy
+        refused, wait = await self.counters.admit(Admission(
+            f"msg:{user_id}", policy.messages_per_window, policy.message_window,
+            f"streams:{user_id}", policy.max_streams_per_user, policy.stream_slot_ttl,
+            self._quota_key(user_id), max_tokens, policy.daily_token_quota, _DAY,
+        ))
+        if refused == MESSAGES:
             self.metrics.rate_limited.labels("messages").inc()
             raise RateLimited("you are sending messages too fast; wait a moment", retry_after=wait, code="message_rate")
-
-    async def acquire_stream(self, user_id: str) -> None:
-        if not await self.counters.acquire_slot(f"streams:{user_id}", self.policy.max_streams_per_user, self.policy.stream_slot_ttl):
+        if refused == STREAMS:
             self.metrics.rate_limited.labels("streams").inc()
             raise RateLimited(
-                f"at most {self.policy.max_streams_per_user} answers can be generated at once", retry_after=2, code="too_many_streams"
+                f"at most {policy.max_streams_per_user} answers can be generated at once", retry_after=2, code="too_many_streams"
             )
+        if refused == TOKENS:
+            self.metrics.rate_limited.labels("tokens").inc()
+            raise RateLimited("today's token quota is used up", retry_after=_DAY - time.time() % _DAY, code="token_quota")
 
-    async def release_stream(self, user_id: str) -> None:
-        await self.counters.release_slot(f"streams:{user_id}")
+    async def release(self, user_id: str, reserved: int, used: int) -> None:
+        """The generation ended: free its stream slot and settle the quota with real usage (one step)."""
+        await self.counters.release(f"streams:{user_id}", self._quota_key(user_id), used - reserved, _DAY)
 
     def _quota_key(self, user_id: str) -> str:
         return f"tokens:{user_id}:{int(time.time() // _DAY)}"
-
-    async def reserve_tokens(self, user_id: str, amount: int) -> None:
-        """Reserve `amount` tokens of today's quota before calling the model."""
-        if not await self.counters.reserve(self._quota_key(user_id), amount, self.policy.daily_token_quota, _DAY):
-            self.metrics.rate_limited.labels("tokens").inc()
-            seconds_left = _DAY - time.time() % _DAY
-            raise RateLimited("today's token quota is used up", retry_after=seconds_left, code="token_quota")
-
-    async def settle_tokens(self, user_id: str, reserved: int, used: int) -> None:
-        """Return what the call did not use (or charge what it used beyond the reservation)."""
-        if used != reserved:
-            await self.counters.adjust(self._quota_key(user_id), used - reserved, _DAY)

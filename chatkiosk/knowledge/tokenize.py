@@ -3,7 +3,7 @@
 Runs of Hangul or Han characters become character unigrams plus bigrams: paraphrased questions
 share short character n-grams with the passage far more often than they share whole words
 (Korean particles and verb endings change, Chinese has no spaces). Latin words are lower-cased,
-folded by NFKC, and lose a plural `s`; a number written against a CJK run ("7일", "7天")
+folded by NFKC, and lose a plural `s` or an `-ing`/`-ed`; a number written against a CJK run ("7일", "7天")
 also yields the joined bigram.
 """
 
@@ -26,10 +26,17 @@ STOPWORDS = frozenset(
 
 
 def _fold(word: str) -> str:
+    # A light stemmer: plurals and the common verb endings ("returning", "returned" → "return").
     if word.endswith("'s"):
         word = word[:-2]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+        return word[:-1] if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz" else word
+    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        word = word[:-2]
+        return word[:-1] if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz" else word
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word

@@ -130,6 +130,8 @@ class FallbackProvider:
                             return
                         started = True
                         yield piece
+                except _WaitExhausted:
+                    raise
                 except UpstreamError as error:
                     if started:
                         raise
@@ -159,6 +161,8 @@ class FallbackProvider:
             while True:
                 try:
                     return await wait.bounded(provider.name, provider.complete(messages, tools=tools, options=options))
+                except _WaitExhausted:
+                    raise
                 except UpstreamError as error:
                     last = error
                 if not await self._next_attempt(provider, attempt, last, wait):
@@ -180,6 +184,10 @@ class FallbackProvider:
 
     async def aclose(self) -> None:
         """Nothing to release: the providers belong to the registry."""
+
+
+class _WaitExhausted(UpstreamTimeout):
+    """The whole wait before the first token ran out: no more tries, whatever the policy."""
 
 
 class _Wait:
@@ -218,7 +226,7 @@ class _Wait:
     def exhausted(self) -> UpstreamTimeout:
         """The error for a bound that ran out (or has no room left for another try)."""
         last = f"; last error: {self.last.message}" if self.last is not None else ""
-        return UpstreamTimeout(
+        return _WaitExhausted(
             f"LLM route {self.route!r} sent nothing within {self.limit:g} s, the bound on the whole wait "
             f"before the first token ({self._story()}){last}; check the upstream or raise first_token_wait",
             retryable=True,

@@ -13,7 +13,7 @@ from chatkiosk.store.ids import new_id
 from chatkiosk.store.paging import Page, newest_first
 from chatkiosk.store.tables import Message, ToolCallRecord, utcnow
 
-FINAL_STATUSES = {"complete", "incomplete", "cancelled", "error"}
+FINAL_STATUSES = {"complete", "incomplete", "cancelled", "error", "blocked"}
 
 
 def build(
@@ -27,13 +27,14 @@ def build(
     tool_calls: list[Any] | None = None,
     tool_call_id: str | None = None,
     error: dict[str, Any] | None = None,
+    guardrail: dict[str, Any] | None = None,
 ) -> Message:
     """A new message row, not yet added to a session (for adding several in one flush)."""
     now = utcnow()
     return Message(
         id=new_id("msg"), conversation_id=conversation_id, user_id=user_id, role=role, content=content,
         status=status, usage=usage, tool_calls=tool_calls, tool_call_id=tool_call_id, error=error,
-        created_at=now, updated_at=now,
+        guardrail=guardrail, created_at=now, updated_at=now,
     )
 
 
@@ -75,13 +76,14 @@ async def finish(
     usage: dict[str, Any] | None,
     tool_calls: list[Any] | None = None,
     error: dict[str, Any] | None = None,
+    guardrail: dict[str, Any] | None = None,
 ) -> None:
     """Close a streaming message in its final status, in the caller's one transaction."""
     assert status in FINAL_STATUSES, status
     await session.execute(
         update(Message)
         .where(Message.id == message_id)
-        .values(status=status, content=content, usage=usage, tool_calls=tool_calls, error=error, updated_at=utcnow())
+        .values(status=status, content=content, usage=usage, tool_calls=tool_calls, error=error, guardrail=guardrail, updated_at=utcnow())
     )
 
 

@@ -110,12 +110,14 @@ class Message(Base):
     user_id: Mapped[str] = mapped_column(String(40), index=True)
     role: Mapped[str] = mapped_column(String(16))
     content: Mapped[str] = mapped_column(Text, default="")
-    # complete | streaming | incomplete | cancelled | error
+    # complete | streaming | incomplete | cancelled | error | blocked
     status: Mapped[str] = mapped_column(String(16), default="complete")
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     tool_calls: Mapped[list[Any] | None] = mapped_column(JSON)
     tool_call_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The guardrail that acted on this message: {check, action, source} (see chatkiosk/guard).
+    guardrail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -12,7 +12,7 @@ from sqlalchemy import event
 def statements(runtime):
     """Count the SQL statements the runtime's database runs inside the block."""
     seen: list[str] = []
-    engines = {runtime.db.write_engine.sync_engine, runtime.db.read_engine.sync_engine}
+    engines = set(runtime.db.engines)
 
     def count(conn, cursor, statement, *args):
         seen.append(statement)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatkiosk.jsontypes import TextOrJsonInt
+
 OrderStatus = Literal["paid", "preparing", "shipped", "delivered", "cancelled"]
 IssueType = Literal["delivery", "damaged", "refund", "exchange", "other"]
 Priority = Literal["low", "normal", "high"]
@@ -31,8 +33,8 @@ class _Strict(BaseModel):
 class OrderItemIn(_Strict):
     sku: str | None = Field(None, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(ge=1, le=999)
-    unit_price: int = Field(ge=0, le=100_000_000, description="KRW")
+    quantity: TextOrJsonInt = Field(ge=1, le=999)
+    unit_price: TextOrJsonInt = Field(ge=0, le=100_000_000, description="KRW")
 
 
 class OrderIn(_Strict):

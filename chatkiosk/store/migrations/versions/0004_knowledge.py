@@ -1,4 +1,4 @@
-"""knowledge base: documents, chunks, snippets (pgvector column where the extension exists)
+"""knowledge base: documents, chunks (text + embedding), snippets
 
 Revision ID: 0004
 Revises: 0003
@@ -11,22 +11,6 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
-
-
-def _enable_pgvector() -> bool:
-    """`CREATE EXTENSION vector` where it is installed and allowed; False otherwise (vectors stay blobs)."""
-    bind = op.get_bind()
-    available = bind.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
-    if available is None:
-        return False
-    savepoint = bind.begin_nested()
-    try:
-        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
-    except sa.exc.DBAPIError:
-        savepoint.rollback()  # e.g. not allowed for this role
-        return False
-    savepoint.commit()
-    return True
 
 
 def upgrade() -> None:
@@ -60,9 +44,6 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_knowledge_chunks_document_id", "knowledge_chunks", ["document_id", "chunk_index"])
-    if op.get_bind().dialect.name == "postgresql" and _enable_pgvector():
-        # Dimension-free: the embedder is a setting. Searched exactly (no ANN index needed at this size).
-        op.execute("ALTER TABLE knowledge_chunks ADD COLUMN embedding_vector vector")
     op.create_table(
         "snippets",
         sa.Column("id", sa.String(length=40), nullable=False),

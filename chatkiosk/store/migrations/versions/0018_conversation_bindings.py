@@ -1,14 +1,14 @@
 """conversation bindings (a client's own chat id → a conversation)
 
 Revision ID: 0018
-Revises: 0009
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0009"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
