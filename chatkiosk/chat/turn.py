@@ -386,8 +386,14 @@ class ChatService:
                 elif isinstance(event, AgentResult):
                     self._absorb(turn, event)
                     if event.text:
-from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
-from chatkiosk.store import conversations, guardrail_events, messages
+                        turn.replaced = final = event.text
+                    # The last model step's own (stop, length, content_filter); `tool_calls` only when
+                    # the client's tools were called (a run that stopped after the agent's tools is done).
+                    turn.finish = "tool_calls" if event.client_calls else ("stop" if event.finish_reason == "tool_calls" else event.finish_reason)
+                    for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
+                        await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
+            if answer is not None:
+                await self._answered(turn, answer, final)
         finally:
             # Whatever happened, keep the usage the run had counted (an upstream failure too).
             turn.ledger.report(run.result.usage)

@@ -44,3 +44,17 @@ def test_n_above_one_on_an_agent_is_one_sentence(live, stream):
     assert body["code"] == "n_not_supported" and body["param"] == "n" and body["type"] == "invalid_request_error"
     assert body["message"] == "n must be 1: the agent 'assistant' gives one answer per turn"
     assert llm.calls == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_blocked_turn_is_content_filter(live, stream):
+    llm = ScriptedProvider([["Sure, ", "you fucking genius."]])
+    server = live(providers={"scripted": llm}, guardrails={"*": {"profanity": "block"}})
+    client = server.client(server.user())
+    if stream:
+        chunks = list(client.chat.completions.create(model="assistant", messages=HI, stream=True))
+        assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["content_filter"]
+        assert "fucking" not in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        answer = client.chat.completions.create(model="assistant", messages=HI)
+        assert answer.choices[0].finish_reason == "content_filter" and "fucking" not in (answer.choices[0].message.content or "")
