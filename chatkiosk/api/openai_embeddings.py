@@ -41,6 +41,9 @@ class EmbeddingRequest(BaseModel):
     user: str | None = Field(None, max_length=256)
 
 
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": EmbeddingRequest.model_json_schema()}}}}
+
+
 def embedding_model(runtime: Runtime) -> dict[str, Any]:
     """The embedder as a `/v1/models` entry."""
     return {"id": runtime.knowledge.embedder.name, "object": "model", "created": 0, "owned_by": "chatkiosk"}
@@ -67,7 +70,7 @@ def _encoded(vector: np.ndarray, encoding: str) -> list[float] | str:
     return [float(x) for x in vector]
 
 
-@router.post("/embeddings", responses=errors(400, 401, 404))
+@router.post("/embeddings", openapi_extra=_BODY_DOC, responses=errors(400, 401, 404))
 async def create_embeddings(request: Request, principal: CurrentUser, runtime: RuntimeDep) -> dict[str, Any]:
     """Vectors of the input texts from the knowledge base's embedding model."""
     raw = parse_json(await request.body(), unprocessable=UserError)
