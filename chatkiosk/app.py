@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from chatkiosk import __version__, web
 from chatkiosk.agents.kiosk.commands import COMMANDS
-from chatkiosk.api import admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, openapi_doc, ops, presets, shop, snippets, sse, ws
+from chatkiosk.api import admin, agents, attachments, auth, chat, conversations, docs, errors, guardrail_events, keys, kiosk, knowledge, openai_compat, openai_embeddings, openapi_doc, ops, presets, shop, snippets, sse, ws
 from chatkiosk.api.hosts import HostGuard
 from chatkiosk.api.middleware import RequestContext
 from chatkiosk.config import Settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.state.runtime = runtime
     app.state.live = live
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)

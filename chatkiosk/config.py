@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     agent_step_limit: int = Field(8, ge=1, le=64)
     turn_timeout: float = Field(120.0, gt=0, description="seconds a whole turn may take")
     turn_token_budget: int = Field(16_000, ge=1)
+    # The OpenAI-compatible API: seconds a bound call waits for the answer in flight in its
+    # conversation before it is refused with 409.
+    openai_binding_wait: float = Field(10.0, ge=0)
+    # `tools` a client sends with an agent model: offered beside the agent's own (its calls go
+    # back to the client), ignored, or refused (400 tools_not_allowed).
+    openai_client_tools: Literal["offer", "ignore", "refuse"] = "offer"
 
     # --- guardrails per agent (`"*"`: every agent): see chatkiosk/guard/policy.py
     guardrails: dict[str, GuardPolicy] = Field(default_factory=dict)

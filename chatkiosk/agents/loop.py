@@ -58,6 +58,7 @@ from chatkiosk.llm.base import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    ToolSpec,
     Usage,
     UsageReport,
 )
@@ -77,6 +78,8 @@ class AgentResult:
     steps: int = 0
     transcript: list[Message] = field(default_factory=list)
     finish_reason: str = "stop"
+    # Calls to the client's own tools (OpenAI API): the turn ends with them, the client runs them.
+    client_calls: list[ToolCall] = field(default_factory=list)
 
 
 class AgentLimitExceeded(ToolError):
@@ -150,9 +153,12 @@ class AgentRun:
         confirmations: ConfirmationGate | None = None,
         guard: TurnGuard | None = None,
         stop_after_tools: bool = False,
+        client_tools: list[ToolSpec] | None = None,
     ) -> None:
         self.provider = provider
         self.stop_after_tools = stop_after_tools
+        self.client_tools = list(client_tools or [])
+        self._client_names = {t.name for t in self.client_tools}
         self.messages = list(messages)
         self.ctx = ctx
         self.tools = tools if tools is not None else ToolRegistry()
@@ -274,6 +280,11 @@ class AgentRun:
                 self.result.finish_reason = step.finish
                 yield self.result
                 return
+            client_calls = [c for c in step.calls if c.name in self._client_names]
+            if client_calls:  # the client runs these: the turn ends here, its next request goes on
+                self.result.text, self.result.client_calls, self.result.finish_reason = step.text, client_calls, "tool_calls"
+                yield self.result
+                return
             if step_no >= self.step_limit:
                 raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
             if self.token_budget is not None and self.result.usage.total_tokens >= self.token_budget:
@@ -304,7 +315,7 @@ class AgentRun:
         if getattr(self.provider, "context_window", None):  # the prompt and the answer fit the window
             prompt = sum(message_tokens(m, self.provider.count_tokens) for m in to_send)
             options = replace(options, max_tokens=answer_room(self.provider, prompt, options.max_tokens))
-        offered = self.tools.specs() if self._native and len(self.tools) else None
+        offered = [*self.tools.specs(), *self.client_tools] if self._native and (len(self.tools) or self.client_tools) else None
         count = self.provider.count_tokens
         stream = self.provider.stream(to_send, tools=offered, options=options)
         parts: list[str] = []
@@ -441,6 +452,7 @@ def run_agent(
     confirmations: ConfirmationGate | None = None,
     guard: TurnGuard | None = None,
     stop_after_tools: bool = False,
+    client_tools: list[ToolSpec] | None = None,
 ) -> AgentRun:
     """Run the agent loop on `messages` (the built context, system prompt first).
 
@@ -457,4 +469,5 @@ def run_agent(
         time_budget=time_budget, tool_timeout=tool_timeout,
         parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations, guard=guard,
         stop_after_tools=stop_after_tools,
+        client_tools=client_tools,
     )

@@ -30,6 +30,11 @@ def completion_id() -> str:
     return "chatcmpl-" + secrets.token_hex(12)
 
 
+def finish_reason(done: DoneEvent) -> str:
+    """OpenAI's `finish_reason` for a finished turn: a turn a guardrail blocked is `content_filter`."""
+    return "content_filter" if done.message.status == "blocked" else done.finish
+
+
 def usage_body(usage: Usage | TurnUsage) -> dict[str, int]:
     """OpenAI's usage object from ours."""
     prompt, completion = usage.prompt_tokens, usage.completion_tokens
@@ -109,7 +114,7 @@ class ChunkEncoder:
             return b""
         if isinstance(event, DoneEvent):
             self._ended = True
-            return self.end(event.finish, event.usage)
+            return self.end(finish_reason(event), event.usage)
         if isinstance(event, ErrorEvent):
             self._ended = True  # as OpenAI: the error chunk ends the stream
             return self.error(event.error.body()["error"])
@@ -135,7 +140,7 @@ def completion(events: list[Event], model: str, *, id: str | None = None) -> dic
     return {
         "id": id or completion_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": done.finish}],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason(done)}],
         "usage": usage_body(done.usage),
     }
 

@@ -6,11 +6,13 @@ the caller's conversations, where the turn is stored and the agent's state carri
 an upstream model of a provider an admin marked `passthrough` (the client's `tools` are
 relayed and the model's tool calls come back to the client; nothing runs here).
 
-Decisions: `tools` sent with an agent model are refused (400 `tools_not_allowed`) rather than
-ignored, so a client never believes it enabled a tool. A bound call stores the last user
-message in the conversation and builds the context from the stored history (earlier messages
-in the body are not used: the conversation is the record). An unbound call is ephemeral: it
-is rate-limited, quota-charged and counted like any turn, but nothing is stored.
+Decisions: `tools` sent with an agent model are offered beside the agent's own, and a call
+to one goes back to the client (`openai_client_tools` may ignore or refuse them instead); the
+client's tool traffic in later requests is accepted only for tools it offers, so a client never
+makes an agent run a tool it does not grant. A bound call (openai_clients.py) stores the last
+user message in the conversation and builds the context from the stored history (earlier
+messages in the body are not used: the conversation is the record). An unbound call is
+ephemeral: it is rate-limited, quota-charged and counted like any turn, but nothing is stored.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pydantic import ValidationError
 
 from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
+from chatkiosk.api.openai_clients import binding_id, is_background_task, start_in_turn
+from chatkiosk.api.openai_embeddings import embedding_model
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
 from chatkiosk.api.schemas import errors
@@ -34,8 +38,9 @@ from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.passthrough import ToolChoice, UpstreamCall, find_passthrough, passthrough_models
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound, UserError, ValidationFailed
-from chatkiosk.llm.base import Message
+from chatkiosk.llm.base import Message, ToolSpec
 from chatkiosk.runtime import Runtime
+from chatkiosk.store import bindings
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -54,7 +59,8 @@ def _models(runtime: Runtime) -> list[dict[str, Any]]:
         {"id": m.model, "object": "model", "created": _STARTED, "owned_by": m.provider_name}
         for m in passthrough_models(runtime.providers) if m.model not in names
     ]
-    return agents + upstream
+    embedder = embedding_model(runtime)
+    return agents + [embedder] + [m for m in upstream if m["id"] != embedder["id"]]
 
 
 @router.get("/models", responses=errors(401))
@@ -95,22 +101,12 @@ async def _parse(request: Request) -> ChatCompletionRequest:
     return body
 
 
-def _binding(body: ChatCompletionRequest, request: Request) -> str | None:
-    from_body = (body.metadata or {}).get("conversation_id")
-    from_header = request.headers.get("x-conversation-id")
-    if from_body and from_header and from_body != from_header:
-        raise UserError("metadata.conversation_id and X-Conversation-Id name different conversations", param="metadata.conversation_id")
-    binding = from_body or from_header
-    if binding is not None and not 0 < len(binding) <= 64:
-        raise UserError("conversation_id must have 1–64 characters", param="metadata.conversation_id")
-    return binding
-
-
 def _turn_options(body: ChatCompletionRequest) -> TurnOptions:
     try:
         return TurnOptions(
             temperature=body.temperature, top_p=body.top_p, max_tokens=body.completion_limit, stop=body.stop,
             presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty,
+            response_format=_response_format(body),
         )
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
@@ -118,19 +114,62 @@ def _turn_options(body: ChatCompletionRequest) -> TurnOptions:
         raise UserError(f"{param}: {first.get('msg')}", code="invalid_value", param=param) from None
 
 
-def _agent_history(messages: list[ChatMessageIn]) -> list[Message]:
-    """The client's earlier messages as an agent's context: text only, no client tool traffic."""
+def _response_format(body: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The client's structured-output request (`text` asks for nothing)."""
+    fmt = body.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_schema" and not (fmt.json_schema and isinstance(fmt.json_schema.get("schema"), dict)):
+        raise UserError("response_format.json_schema needs a name and a schema", code="invalid_value", param="response_format.json_schema")
+    return fmt.model_dump(exclude_none=True)
+
+
+def _agent_history(messages: list[ChatMessageIn], client_tools: set[str], start: int = 0) -> list[Message]:
+    """The client's messages as an agent's context: text, and the client's own tool traffic
+    (calls to tools it offered in this request, and their results) — never a call to any other
+    tool, so a client cannot pretend the agent ran a tool it does not grant (SECURITY 16)."""
     history: list[Message] = []
-    for i, m in enumerate(messages):
+    for i, m in enumerate(messages, start):
         if m.role == "tool" or m.tool_calls:
-            raise UserError(
-                "agent models run their own tools: tool calls and tool results cannot be sent to them",
-                code="tools_not_allowed", param=f"messages.{i}",
-            )
+            if not client_tools or any(c.function.name not in client_tools for c in m.tool_calls or []):
+                raise UserError(
+                    "agent models run their own tools: tool calls and results can only be sent for the client's own `tools`",
+                    code="tools_not_allowed", param=f"messages.{i}",
+                )
+            if m.role == "tool":
+                history.append({"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.text()})
+            else:
+                history.append({"role": "assistant", "content": m.text() or None,
+                                "tool_calls": [c.model_dump() for c in m.tool_calls or []]})
+            continue
         role = "system" if m.role in ("system", "developer") else m.role
         if m.text():
             history.append({"role": role, "content": m.text()})
     return history
+
+
+def _client_tools(runtime: Runtime, body: ChatCompletionRequest, binding: str | None) -> list[ToolSpec] | None:
+    """The client's tools to offer beside the agent's own (None: none are), as the settings say."""
+    mode = runtime.settings.openai_client_tools
+    asked = bool(body.tools) or body.tool_choice not in (None, "none", "auto")
+    if not asked:
+        return None
+    if mode == "refuse" or not body.tools:
+        raise UserError(
+            f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models"
+            if mode == "refuse" else "tool_choice names a tool, but no tools were sent",
+            code="tools_not_allowed", param="tools" if mode == "refuse" else "tool_choice",
+        )
+    # `required` or a named tool is taken as a wish, not a constraint: the agent decides which of
+    # its tools and the client's to call (pydantic-ai's `output_type` sends `required`).
+    if mode == "ignore" or binding is not None or body.tool_choice == "none":
+        return None  # a stored conversation keeps text only: its tool calls are the agent's
+    own = set(runtime.agents.get(body.model).tools.names())
+    clash = next((t.function.name for t in body.tools or [] if t.function.name in own), None)
+    if clash is not None:
+        raise UserError(f"the tool name {clash!r} is one of the agent's own tools: rename the client tool",
+                        code="tools_not_allowed", param="tools")
+    return [t.spec() for t in body.tools or []]
 
 
 @router.post(
@@ -140,22 +179,30 @@ def _agent_history(messages: list[ChatMessageIn]) -> list[Message]:
 async def chat_completions(request: Request, principal: CurrentUser, runtime: RuntimeDep) -> Any:
     """Chat completions, streamed or not, with an agent or a passthrough model as `model`."""
     body = await _parse(request)
-    if body.n not in (None, 1):
-        raise UserError("only n=1 is supported", param="n")
-    binding = _binding(body, request)
+    binding = binding_id(body, request)
     if body.model in runtime.agents:
+        if body.n not in (None, 1):
+            raise UserError(f"n must be 1: the agent {body.model!r} gives one answer per turn", code="n_not_supported", param="n")
         return await _agent_turn(request, runtime, principal.id, body, binding)
     target = find_passthrough(runtime.providers, body.model)
     if target is None:
         raise NotFound(f"the model {body.model!r} does not exist", code="model_not_found", param="model")
+    if body.n not in (None, 1):
+        raise UserError("n must be 1: answers are relayed one choice at a time", code="n_not_supported", param="n")
+    if binding is not None and not _binding_sent(body, request):
+        binding = None  # Open WebUI forwards its chat id to every model: only agents keep conversations
     if binding is not None:
         raise UserError("only agent models can be bound to a conversation", code="binding_not_supported", param="metadata.conversation_id")
     call = UpstreamCall(
         target, [m.upstream() for m in body.messages], tools=[t.spec() for t in body.tools] if body.tools else None,
-        tool_choice=_tool_choice(body),
+        tool_choice=_tool_choice(body), fields=body.forwarded(), max_tokens=body.max_tokens,
     )
     turn = TurnRequest(principal.id, None, "", _turn_options(body), request.state.request_id, upstream=call)
     return await _answer(request, runtime, turn, body, {})
+
+
+def _binding_sent(body: ChatCompletionRequest, request: Request) -> bool:
+    return bool((body.metadata or {}).get("conversation_id") or request.headers.get("x-conversation-id"))
 
 
 def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
@@ -167,17 +214,28 @@ def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
 
 
 async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: ChatCompletionRequest, binding: str | None) -> Any:
-    if body.tools or body.tool_choice not in (None, "none", "auto"):
-        raise UserError(
-            f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models",
-            code="tools_not_allowed", param="tools",
-        )
-    *earlier, last = body.messages
-    if last.role != "user" or not last.text().strip():
-        raise UserError("the last message must be the user's, with text", param=f"messages.{len(earlier)}")
-    history = _agent_history(earlier) if binding is None else None
+    client_tools = _client_tools(runtime, body, binding)
+    pictured = next((i for i, m in enumerate(body.messages) if m.has_images), None)
+    if pictured is not None:
+        raise UserError(f"the agent {body.model!r} reads text only: image content parts are for passthrough models",
+                        code="images_not_supported", param=f"messages.{pictured}")
+    names = {t.name for t in client_tools or []}
+    at = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=len(body.messages) - 1)
+    earlier, last, after = body.messages[:at], body.messages[at], body.messages[at + 1:]
+    if last.role != "user" or not last.text().strip() or (after and not names):
+        raise UserError("the last message must be the user's, with text", param=f"messages.{len(body.messages) - 1}")
+    if after and after[-1].role != "tool":
+        raise UserError("after the user's message only the client's tool calls and their results may follow",
+                        param=f"messages.{len(body.messages) - 1}")
+    continued = _agent_history(after, names, at + 1) if after else None
+    background = is_background_task(body.messages)
+    if background:
+        binding = None  # a title or tags prompt is the client's business, not a turn of the conversation
+    history = _agent_history(earlier, names) if binding is None else None
+    conversation_id = await bindings.resolve(runtime.db, user_id, binding, body.model) if binding is not None else None
     turn = TurnRequest(
-        user_id, binding, last.text(), _turn_options(body), request.state.request_id, agent=body.model, history=history,
+        user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
+        history=history, background=background, client_tools=client_tools, continued=continued,
     )
     headers = {"X-Conversation-Id": binding} if binding else {}
     return await _answer(request, runtime, turn, body, headers)
@@ -189,7 +247,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
 async def _answer(request: Request, runtime: Runtime, turn: TurnRequest, body: ChatCompletionRequest, headers: dict[str, str]) -> Any:
     """Run the turn; answer with the whole completion or stream its chunks."""
     try:
-        generation = await runtime.chat.start(turn)
+        generation = await start_in_turn(runtime, turn)
     except ValidationFailed as exc:
         raise UserError(exc.message, code=exc.code, param=_param(turn, exc.param)) from None
     if not body.stream:

@@ -1,9 +1,10 @@
 """The request body of `POST /v1/chat/completions`, as OpenAI defines it (the part we serve).
 
-Parameters we do not use (`seed`, `user`, `logprobs`, `response_format`, …) are accepted and
-ignored, as other OpenAI-compatible servers do — except fields that would choose where or how
-the server calls its upstream (`base_url`, `api_base`, `api_key`, …): those are refused (400),
-so a client can never point the server's provider keys at a host of its choosing.
+For a passthrough model the client's fields (`response_format`, `seed`, `logprobs`, `user`,
+tool `strict`, `max_completion_tokens`, image parts, …) are forwarded as sent (`forwarded`).
+Fields that would choose where or how the server calls its upstream (`base_url`, `api_base`,
+`api_key`, …) are refused (400), so a client can never point the server's provider keys at a
+host of its choosing.
 """
 
 from __future__ import annotations
@@ -58,22 +59,31 @@ class ChatMessageIn(_Open):
 
     @field_validator("content")
     @classmethod
-    def _text_only(cls, value: Any) -> Any:
+    def _known_parts(cls, value: Any) -> Any:
         if isinstance(value, list):
             for part in value:
-                if part.get("type") != "text" or not isinstance(part.get("text"), str):
-                    raise ValueError("only text content parts ({\"type\": \"text\", \"text\": ...}) are supported")
+                kind = part.get("type")
+                if kind == "text" and isinstance(part.get("text"), str):
+                    continue
+                if kind == "image_url" and isinstance(part.get("image_url"), dict) and isinstance(part["image_url"].get("url"), str):
+                    continue
+                raise ValueError("content parts are {\"type\": \"text\", \"text\": ...} or {\"type\": \"image_url\", \"image_url\": {\"url\": ...}}")
         return value
+
+    @property
+    def has_images(self) -> bool:
+        return isinstance(self.content, list) and any(part.get("type") != "text" for part in self.content)
 
     def text(self) -> str:
         """The content as one string (text parts joined)."""
         if isinstance(self.content, list):
-            return "".join(part["text"] for part in self.content)
+            return "".join(part["text"] for part in self.content if part.get("type") == "text")
         return self.content or ""
 
     def upstream(self) -> Message:
-        """The message as it is relayed to a passthrough model."""
-        message: Message = {"role": self.role, "content": self.content if self.content is None else self.text()}
+        """The message as it is relayed to a passthrough model (image parts as sent)."""
+        content = self.content if self.has_images or self.content is None else self.text()
+        message: Message = {"role": self.role, "content": content}
         if self.name:
             message["name"] = self.name
         if self.tool_calls:
@@ -87,6 +97,7 @@ class FunctionDef(_Open):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str = Field("", max_length=10_000)
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
 
 
 class ToolIn(_Open):
@@ -102,12 +113,28 @@ class NamedToolChoice(_Open):
     function: dict[str, str]
 
 
+class ResponseFormat(_Open):
+    """`text`, `json_object`, or `json_schema` with its `{name, schema, strict}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+# Fields relayed to a passthrough upstream as the client sent them (`tools` too, see `forwarded`).
+FORWARDED = (
+    "response_format", "seed", "logprobs", "top_logprobs", "parallel_tool_calls", "user",
+    "max_completion_tokens", "reasoning_effort",
+)
+
+
 class StreamOptions(_Open):
     include_usage: JsonBool = False
 
 
 _Tokens = json_int(ge=1, le=1_000_000)
-_OnlyOne = json_int(ge=1, le=1)
+_ManyAnswers = json_int(ge=1, le=128)
 
 
 class ChatCompletionRequest(BaseModel):
@@ -126,11 +153,24 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     presence_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
     frequency_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
-    n: _OnlyOne | None = Field(None, description="only 1 is supported")
+    n: _ManyAnswers | None = Field(None, description="agents give one answer: only 1 for them")
     tools: list[ToolIn] | None = Field(None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: JsonBool | None = None
     metadata: dict[str, str] | None = Field(None, max_length=16)
+    response_format: ResponseFormat | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    user: str | None = Field(None, max_length=256)
+    reasoning_effort: str | None = Field(None, max_length=32)
+
+    def forwarded(self) -> dict[str, Any]:
+        """The client's own fields a passthrough upstream gets as they were sent."""
+        fields = self.model_dump(include=set(FORWARDED), exclude_unset=True, exclude_none=True)
+        if self.tools:
+            fields["tools"] = [t.model_dump(exclude_unset=True) for t in self.tools]
+        return fields
 
     def refused_field(self) -> str | None:
         """The first field (top level or in `metadata`) that would choose the upstream."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -25,6 +25,7 @@ class TurnOptions(BaseModel):
     presence_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
     frequency_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
     model: str | None = Field(None, min_length=1, max_length=128)
+    response_format: dict[str, Any] | None = None  # json_object / json_schema (OpenAI's shape)
 
     @field_validator("stop", mode="before")
     @classmethod
@@ -42,5 +43,5 @@ class TurnOptions(BaseModel):
         return GenerationOptions(
             temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_tokens or default_max_tokens,
             stop=self.stop, presence_penalty=self.presence_penalty, frequency_penalty=self.frequency_penalty,
-            model=self.model,
+            model=self.model, response_format=self.response_format,
         )

@@ -1,7 +1,9 @@
 """Passthrough: a turn with no server tools, relaying an upstream model an admin marked `passthrough`.
 
-The client's tools are offered to that model but never run here: its tool calls go back to the
-client as they stream. The upstream is always the configured one (the client names a model,
+What the client sent is forwarded as it is (tools with `strict`, `response_format`, `seed`,
+`logprobs`, `max_completion_tokens`, image parts, …) and nothing is added (no default
+`max_tokens`). The client's tools are offered to that model but never run here: its tool calls
+go back to the client as they stream. The upstream is always the configured one (the client names a model,
 never a URL). It runs as any turn does (chat/turn.py): the same admission, limits, accounting
 and metrics (under the `passthrough` agent label), and nothing is stored. Its events are the
 upstream's own pieces (`PieceEvent`), which only the OpenAI encoder turns into chunks.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatkiosk.llm.base import (
     Finish,
@@ -52,12 +54,19 @@ class UpstreamCall:
     messages: list[Message]
     tools: list[ToolSpec] | None = None
     tool_choice: ToolChoice = None
+    # The client's own fields (tools as sent, `strict` included; response_format, seed,
+    # logprobs, max_completion_tokens, …), put on the upstream body as they are.
+    fields: dict[str, object] = field(default_factory=dict)
+    max_tokens: int | None = None  # the client's `max_tokens`; none is sent when it set none
 
     def provider(self) -> Provider:
-        """The target's provider, with the client's `tool_choice` where the wire has one."""
+        """The target's provider, with the client's own fields where the wire has them."""
         provider = self.target.provider
-        if self.tool_choice is not None and self.tool_choice != "none" and self.tools and isinstance(provider, OpenAICompatProvider):
-            return _ToolChoiceProvider(provider, self.tool_choice)
+        fields = dict(self.fields)
+        if self.tool_choice is not None and self.tool_choice != "none" and self.tools:
+            fields.setdefault("tool_choice", self.tool_choice)
+        if fields and isinstance(provider, OpenAICompatProvider):
+            return _ForwardingProvider(provider, fields)
         return provider
 
     def offered_tools(self) -> list[ToolSpec] | None:
@@ -81,21 +90,23 @@ def find_passthrough(providers: Mapping[str, Provider], model: str) -> Passthrou
     return next((m for m in passthrough_models(providers) if m.model == model), None)
 
 
-class _ToolChoiceProvider(OpenAICompatProvider):
-    """The same upstream (config, key, connection pool) with the client's `tool_choice` added.
+class _ForwardingProvider(OpenAICompatProvider):
+    """The same upstream (config, key, connection pool) with the client's own fields on the body.
 
-    The Provider interface has no `tool_choice`; only passthrough needs it, so it is added
-    here, to the one wire format that has it.
+    The Provider interface has no `tool_choice`, `response_format`, `seed`, …; only passthrough
+    needs them, so they are added here, to the one wire format that has them. A client's
+    `max_completion_tokens` goes as it is (OpenAI's reasoning models refuse `max_tokens`).
     """
 
-    def __init__(self, inner: OpenAICompatProvider, tool_choice: ToolChoice) -> None:
+    def __init__(self, inner: OpenAICompatProvider, fields: dict[str, object]) -> None:
         self.__dict__.update(inner.__dict__)  # shares inner's client: closing stays inner's job
-        self._tool_choice = tool_choice
+        self._fields = fields
 
     def _body(self, *args: object, **kwargs: object) -> dict[str, object]:
         body = super()._body(*args, **kwargs)  # type: ignore[arg-type]
-        if "tools" in body:
-            body["tool_choice"] = self._tool_choice
+        body.update(self._fields)
+        if "max_completion_tokens" in self._fields:
+            body.pop("max_tokens", None)
         return body
 
 

@@ -51,7 +51,7 @@ from chatkiosk.events import (
     ToolResultEvent,
 )
 from chatkiosk.llm.base import Message as ChatMessage
-from chatkiosk.llm.base import Provider, StreamPiece, UsageReport
+from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
 from chatkiosk.store import conversations, guardrail_events, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
@@ -75,6 +75,13 @@ class TurnRequest:
     agent: str | None = None
     history: list[ChatMessage] | None = None
     upstream: UpstreamCall | None = None
+    # A client's background task (a title, tags): ephemeral, answered by the agent's model with
+    # no tools and no rules, so it can never act in, or be stored as, a conversation.
+    background: bool = False
+    # The client's own tools (ephemeral agent turns of the OpenAI API), offered beside the
+    # agent's; `continued` is the client's tool traffic after its last user message.
+    client_tools: list[ToolSpec] | None = None
+    continued: list[ChatMessage] | None = None
 
     @property
     def stored(self) -> bool:
@@ -182,13 +189,23 @@ class ChatService:
                     f"this conversation is with the agent {conv.agent!r}, not {request.agent!r}", code="agent_mismatch", param="model"
                 )
         agent = self.deps.agents.get(conv.agent if conv is not None else request.agent or "")
-        if conv is None and agent.needs_conversation:
+        if conv is None and agent.needs_conversation and not request.background:
             raise UserError(
                 f"the {agent.name} agent keeps its state in a conversation: create one and bind the call to it "
                 "(metadata.conversation_id or the X-Conversation-Id header)",
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options, content)
+        if request.client_tools and not provider.supports_tools:
+            raise ValidationFailed(
+                f"the model behind {agent.name!r} has no native tool calling: client tools cannot be offered to it",
+                code="client_tools_not_supported", param="tools",
+            )
+        if request.options.response_format is not None and not getattr(provider, "supports_response_format", False):
+            raise ValidationFailed(
+                f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
+                code="response_format_not_supported", param="response_format",
+            )
         if conv is not None:
             await self.generations.settle(conv.id)  # the previous answer's final write, if it is still landing
         generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
@@ -256,7 +273,7 @@ class ChatService:
                 await self._relay(turn)
             elif turn.guard is not None and turn.guard.blocked is not None:
                 await self._refuse(turn)  # guardrails: refused without calling the model
-            elif not await self._intercepted(turn):
+            elif turn.request.background or not await self._intercepted(turn):
                 await self._generate(turn)
             if turn.guard is not None and turn.guard.blocked is not None:
                 ledger.status, turn.finish = "blocked", "content_filter"
@@ -331,27 +348,30 @@ class ChatService:
             if turn.guard is not None:  # guardrails: number new placeholders after the stored ones
                 turn.guard.screen_history(history, stored=True)
         context, truncated = build_context(
-            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}],
+            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
             provider.count_tokens, summary=summary,
         )
-        context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
+        if not request.background:  # a client's task prompt has no order to note
+            context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
-            provider, context, turn.ctx, agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
+            provider, context, turn.ctx, None if request.background else agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
             step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
             stop_after_tools=agent.stop_after_tools,  # llmpath
             guard=turn.guard,
+            client_tools=request.client_tools,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         # Guardrails: the answer is filtered on its way to the customer and the store.
         answer = turn.answer = turn.guard.answer() if turn.guard is not None else None
         final: str | None = None
         try:
-            async for event in final_events(agent, turn.ctx, run):  # llmpath: the kiosk's honest answer
+            events = run if request.background else final_events(agent, turn.ctx, run)  # a task prompt has no order to tell
+            async for event in events:  # llmpath: the kiosk's honest answer
                 if isinstance(event, DeltaEvent):
                     if turn.ledger.first_token_at is None:
                         lifecycle.first_token(turn.ledger)
@@ -369,6 +389,11 @@ class ChatService:
                     self._absorb(turn, event)
                     if event.text:
                         turn.replaced = final = event.text
+                    # The last model step's own (stop, length, content_filter); `tool_calls` only when
+                    # the client's tools were called (a run that stopped after the agent's tools is done).
+                    turn.finish = "tool_calls" if event.client_calls else ("stop" if event.finish_reason == "tool_calls" else event.finish_reason)
+                    for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
+                        await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
             if answer is not None:
                 await self._answered(turn, answer, final)
         finally:
@@ -397,7 +422,7 @@ class ChatService:
         ledger, lifecycle, publish = turn.ledger, self.deps.lifecycle, turn.generation.publish
         ledger.prompt_estimate = sum(turn.provider.count_tokens(str(m.get("content") or "")) for m in call.messages)
         options = turn.request.options.to_generation(self.settings.default_max_tokens)
-        options = replace(options, model=call.target.model, max_tokens=turn.reserved)
+        options = replace(options, model=call.target.model, max_tokens=call.max_tokens)  # nothing the client did not ask for
         relayed = Relayed(turn.parts, [])
 
         async def piece(p: StreamPiece) -> None:

@@ -30,6 +30,9 @@ class GenerationOptions:
     command_schema: dict[str, Any] | None = None
     text_only: bool = False  # with command_schema: this answer must be plain text
     repeat_penalty: float | None = None
+    # OpenAI's `response_format` (json_object / json_schema), for providers whose
+    # `supports_response_format` is true; the others are never given one.
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,7 @@ class ScriptedProvider:
     turns: list[Turn] = field(default_factory=list)
     name: str = "scripted"
     supports_tools: bool = True
+    supports_response_format: bool = True  # recorded in the call's options
     auto_usage: bool = True
     ready: bool = True
 

@@ -32,13 +32,14 @@ from .base import (
 )
 from .config import ProviderConfig
 
-_OPTION_FIELDS = ("temperature", "top_p", "max_tokens", "stop", "presence_penalty", "frequency_penalty")
+_OPTION_FIELDS = ("temperature", "top_p", "max_tokens", "stop", "presence_penalty", "frequency_penalty", "response_format")
 
 
 class OpenAICompatProvider:
     """`POST {base_url}/chat/completions`, streamed (SSE) or not."""
 
     supports_tools = True
+    supports_response_format = True
 
     def __init__(self, cfg: ProviderConfig, *, client: httpx.AsyncClient | None = None) -> None:
         if not cfg.base_url:

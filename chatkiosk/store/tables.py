@@ -166,5 +166,5 @@ class ToolCallRecord(Base):
 
 # Tables defined beside their queries register on `Base` when imported; import them here so
 # `Base.metadata` (migrations, the tests' TRUNCATE) always sees them.
-from chatkiosk.store import knowledge as _knowledge, snippets as _snippets  # noqa: E402,F401
+from chatkiosk.store import bindings as _bindings, knowledge as _knowledge, snippets as _snippets  # noqa: E402,F401
 from chatkiosk.store import attachments as _attachments, shop as _shop  # noqa: E402,F401

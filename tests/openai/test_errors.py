@@ -83,7 +83,7 @@ def test_body_that_is_not_json_is_400(live):
 def test_client_tools_with_an_agent_model_are_refused(live):
     """SECURITY 16: a client cannot give an agent tools it does not grant."""
     llm = ScriptedProvider()
-    server = live(providers={"scripted": llm})
+    server = live(providers={"scripted": llm}, openai_client_tools="refuse")
     client = server.client(server.user())
     shell = {"type": "function", "function": {"name": "run_shell", "parameters": {"type": "object", "properties": {}}}}
     with pytest.raises(openai.BadRequestError) as caught:

@@ -1,0 +1,67 @@
+"""What the clients people use send around an OpenAI body, and how a call finds its conversation.
+
+- The binding: `metadata.conversation_id`, the `X-Conversation-Id` header, or Open WebUI's
+  forwarded `X-OpenWebUI-Chat-Id` (sent when its user-info headers are on), in that order. An
+  external id the caller has not used creates that caller's conversation (store/bindings.py).
+- Background tasks: Open WebUI asks the same model for a title, tags, follow-up questions and
+  search queries ("### Task: …"), LibreChat for a title. They are not the customer speaking, so
+  they are answered ephemerally (no tools, no rules, nothing stored), never as turns of the
+  bound conversation.
+- One turn at a time: a second call while the conversation is answering (a client that sends
+  its next message, or a task, at the same moment) waits up to `openai_binding_wait` seconds for
+  the answer in flight to end instead of failing with 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from fastapi import Request
+
+from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
+from chatkiosk.chat.generations import Generation
+from chatkiosk.chat.turn import TurnRequest
+from chatkiosk.errors import Conflict, UserError
+from chatkiosk.runtime import Runtime
+
+OPEN_WEBUI_CHAT_HEADER = "x-openwebui-chat-id"
+
+# How the background prompts of the clients begin (Open WebUI's task templates, LibreChat's title).
+_TASK_OPENINGS = ("### task:", "please generate a concise, 5-word-or-less title")
+
+
+def binding_id(body: ChatCompletionRequest, request: Request) -> str | None:
+    """The conversation the caller names, if any (400 when two explicit names disagree)."""
+    from_body = (body.metadata or {}).get("conversation_id")
+    from_header = request.headers.get("x-conversation-id")
+    if from_body and from_header and from_body != from_header:
+        raise UserError("metadata.conversation_id and X-Conversation-Id name different conversations", param="metadata.conversation_id")
+    binding = from_body or from_header or request.headers.get(OPEN_WEBUI_CHAT_HEADER) or None
+    if binding is not None and not 0 < len(binding) <= 64:
+        raise UserError("conversation_id must have 1–64 characters", param="metadata.conversation_id")
+    return binding
+
+
+def is_background_task(messages: list[ChatMessageIn]) -> bool:
+    """True for a client's own housekeeping prompt (title, tags, follow-ups, search queries)."""
+    last = messages[-1]
+    return last.role == "user" and last.text().lstrip().lower().startswith(_TASK_OPENINGS)
+
+
+async def start_in_turn(runtime: Runtime, turn: TurnRequest) -> Generation:
+    """Start the turn; while another answer runs in its conversation, wait (a few seconds at
+    most) for it to end, then start on the history it left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + runtime.settings.openai_binding_wait
+    while True:
+        try:
+            return await runtime.chat.start(turn)
+        except Conflict:
+            current = runtime.chat.generations.get(turn.conversation_id or "", turn.user_id)
+            left = deadline - loop.time()
+            if current is None or left <= 0:
+                raise
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await current.wait()
