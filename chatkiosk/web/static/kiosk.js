@@ -3,6 +3,7 @@
 
 import { explain } from "./api.js";
 import { lang as pageLang, t as pageText } from "./i18n.js";
+import { el } from "./dom.js";
 
 const won = new Intl.NumberFormat("ko-KR", { style: "currency", currency: "KRW" });
 export const formatWon = (amount) => won.format(amount || 0);
@@ -28,18 +29,6 @@ const TEXT = {
     categories: { burger: "汉堡", side: "小食", drink: "饮料", dessert: "甜点", set: "套餐", other: "其他" } },
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) if (child) node.append(child);
-  return node;
-}
 
 /** The language a panel starts in: the page's (the browser's, or the one the person chose). */
 export function defaultLang() {

@@ -2,19 +2,8 @@
 // first), save a new one, delete one. `/api/presets` holds them.
 
 import { t } from "./i18n.js";
+import { el } from "./dom.js";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) if (child) node.append(child);
-  return node;
-}
 
 export class PresetMenu {
   /** `actions`: {start(preset), blank(), failed(error)}. */

@@ -5,6 +5,7 @@
 
 import { explain } from "./api.js";
 import { defaultLang, formatWon } from "./kiosk.js";
+import { el } from "./dom.js";
 
 const TEXT = {
   en: { orders: "Your orders", tickets: "Your tickets", none: "No orders yet.", noTickets: "No tickets.",
@@ -30,18 +31,6 @@ const TEXT = {
     issues: { delivery: "配送问题", damaged: "商品破损", refund: "退款退货", exchange: "换货", other: "其他" } },
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) if (child) node.append(child);
-  return node;
-}
 
 const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 
