@@ -25,6 +25,7 @@ from chatkiosk.auth.accounts import Accounts
 from chatkiosk.auth.passwords import PasswordHasher
 from chatkiosk.auth.revocation import MemoryRevocationList, RedisRevocationList, RevocationList
 from chatkiosk.auth.tokens import TokenService
+from chatkiosk.chat.claims import Claims
 from chatkiosk.chat.generations import Generations
 from chatkiosk.chat.lifecycle import Lifecycle
 from chatkiosk.chat.relay import CancelRelay
@@ -140,7 +141,8 @@ class Runtime:
             metrics,
         )
         tools = ToolDeps(db=db, kiosk=kiosk, shop=shop, knowledge=knowledge, snippets=snippets, confirmations=confirmations)
-        generations = Generations()
+        # With Redis, one answer at a time per conversation holds across workers (a claim each).
+        generations = Generations(Claims(redis, settings.redis_prefix) if redis is not None else None)
         relay = CancelRelay(redis, settings.redis_prefix, generations.cancel_local) if redis is not None else None
         chat = ChatService(
             ChatDeps(settings, db, agents, providers, default_route, Lifecycle(settings, limits, metrics), tools, confirmations),
@@ -165,6 +167,8 @@ class Runtime:
         await self.revocations.start()
         if self.chat.relay is not None:
             await self.chat.relay.start()
+        if self.chat.generations.claims is not None:
+            await self.chat.generations.claims.start()
         if isinstance(self.revocations, MemoryRevocationList):
             await self.accounts.reload_revocations()
         async with self.db.write() as session:
@@ -176,6 +180,8 @@ class Runtime:
     async def close(self) -> None:
         """Stop every turn, then close the knowledge base, providers, Redis and the database."""
         await self.chat.close()
+        if self.chat.generations.claims is not None:
+            await self.chat.generations.claims.close()
         await self.knowledge.close()
         await close_providers(self.providers)
         await self.reach.close()

@@ -9,13 +9,12 @@
   bound conversation.
 - One turn at a time: a second call while the conversation is answering (a client that sends
   its next message, or a task, at the same moment) waits up to `openai_binding_wait` seconds for
-  the answer in flight to end instead of failing with 409.
+  the answer in flight to end — on whichever worker runs it — instead of failing with 409.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from fastapi import Request
 
@@ -57,11 +56,9 @@ async def start_in_turn(runtime: Runtime, turn: TurnRequest) -> Generation:
     while True:
         try:
             return await runtime.chat.start(turn)
-        except Conflict:
-            current = runtime.chat.generations.get(turn.conversation_id or "", turn.user_id)
+        except Conflict as exc:
             left = deadline - loop.time()
-            if current is None or left <= 0:
+            if exc.code != "generation_in_progress" or turn.conversation_id is None or left <= 0:
                 raise
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await current.wait()
+            # The answer in flight may run here or on another worker (with Redis): its end either way.
+            await runtime.chat.generations.wait_turn(turn.conversation_id, left)

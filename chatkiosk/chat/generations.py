@@ -7,6 +7,9 @@ publishes each event, so a frame reaches the client's socket with no wake-up of 
 and no per-frame `asyncio.Event` (`follow()`, for code that wants an iterator, waits on a
 future only while it is idle). The log is dropped a little while after the generation ends,
 when the stored message is the record.
+
+One answer at a time per conversation: checked here for this process, and with `claims`
+(chat/claims.py, Redis) across every worker and host.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from chatkiosk.errors import ChatkioskError, Conflict
 from chatkiosk.events import DoneEvent, ErrorEvent, Event, MessageEvent
 
+if TYPE_CHECKING:
+    from chatkiosk.chat.claims import Claims
+
 KEEP_FINISHED = 60.0  # seconds a finished generation stays joinable in memory
+SETTLE_SECONDS = 5.0  # how long a new turn waits for the previous answer's final write
 
 log = logging.getLogger("chatkiosk.chat")
 
@@ -34,6 +42,7 @@ class Generation:
         self.conversation_id = conversation_id
         self.user_id = user_id
         self.message_id: str | None = None
+        self.claim: str | None = None  # the owner token of the conversation's claim across workers
         self.events: list[Event] = []
         self.finished = False
         self.task: asyncio.Task[None] | None = None
@@ -174,32 +183,80 @@ class Generation:
 
 
 class Generations:
-    """The generations this process runs, one at a time per conversation."""
+    """The generations this process runs, one at a time per conversation (with `claims`, across workers)."""
 
-    def __init__(self) -> None:
+    def __init__(self, claims: Claims | None = None) -> None:
         self._live: dict[str, Generation] = {}
         self._reapers: set[asyncio.Task[None]] = set()
+        self.claims = claims
+        self._releases: dict[str, asyncio.Task[None]] = {}  # claims being released, per conversation
         # Called with every new stored generation (the Redis mirror for re-joins on other workers).
         self.on_start: Callable[[Generation], None] | None = None
 
-    async def settle(self, conversation_id: str, timeout: float = 5.0) -> None:
+    async def settle(self, conversation_id: str, timeout: float = SETTLE_SECONDS) -> None:
         """Wait (at most `timeout`) for an answer that is already done but still being stored, so a
         client that sends its next message the moment it got `done` is not refused with 409."""
         current = self._live.get(conversation_id)
         if current is not None and not current.finished and current.done is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(current.wait(), timeout)
+        release = self._releases.get(conversation_id)
+        if release is not None:  # the last answer here is stored; its claim is on its way out
+            with contextlib.suppress(Exception):
+                await asyncio.shield(release)
 
-    def start(self, conversation_id: str, user_id: str) -> Generation:
-        """A new generation in the conversation; 409 while another one runs there."""
+    async def start(self, conversation_id: str, user_id: str) -> Generation:
+        """A new generation in the conversation; 409 while another one runs there (on any worker
+        with claims). An answer done but still being stored is waited for, here or elsewhere."""
+        await self.settle(conversation_id)
         current = self._live.get(conversation_id)
         if current is not None and not current.finished:
-            raise Conflict("an answer is already being generated in this conversation", code="generation_in_progress")
+            raise _in_progress()
         generation = Generation(conversation_id, user_id)
-        self._live[conversation_id] = generation
+        self._live[conversation_id] = generation  # before the await below: a second turn here is refused
+        if self.claims is not None:
+            try:
+                generation.claim = await self.claims.take(conversation_id, SETTLE_SECONDS)
+            finally:
+                if generation.claim is None:  # answering on another worker (or cancelled): as if never started
+                    generation.finish()
+                    if self._live.get(conversation_id) is generation:
+                        if current is not None:
+                            self._live[conversation_id] = current
+                        else:
+                            del self._live[conversation_id]
+            if generation.claim is None:
+                raise _in_progress()
+            generation.observe(self._storing_sink(conversation_id, generation.claim))
         if self.on_start is not None:
             self.on_start(generation)
         return generation
+
+    def _storing_sink(self, conversation_id: str, token: str) -> Sink:
+        claims = self.claims
+        assert claims is not None
+
+        async def storing(seq: int, event: Event) -> None:  # awaited before the requester's sink sees done
+            if isinstance(event, DoneEvent):
+                await claims.storing(conversation_id, token)
+
+        return storing
+
+    async def wait_turn(self, conversation_id: str, timeout: float) -> None:
+        """Wait (at most `timeout`) for the answer running in the conversation, here or on another
+        worker, to end (for callers that wait their turn instead of taking a 409)."""
+        current = self._live.get(conversation_id)
+        if current is not None and not current.finished:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(current.wait(), timeout)
+        elif self.claims is not None:
+            await self.claims.wait_released(conversation_id, timeout)
+
+    async def stored_elsewhere(self, conversation_id: str, timeout: float = SETTLE_SECONDS) -> None:
+        """With claims: wait (at most `timeout`) while another worker stores the conversation's
+        finished answer, so a history read right after `done` shows it stored."""
+        if self.claims is not None and await self.claims.state(conversation_id) == "storing":
+            await self.claims.wait_released(conversation_id, timeout)
 
     def get(self, conversation_id: str, user_id: str) -> Generation | None:
         """The conversation's current or recent generation, if it is the user's."""
@@ -223,6 +280,8 @@ class Generations:
         generation.finish()
         if not generation.conversation_id:
             return  # ephemeral: never registered, nothing to re-join
+        if self.claims is not None and generation.claim is not None:
+            self._release(generation.conversation_id, generation.claim)
 
         async def reap() -> None:
             await asyncio.sleep(KEEP_FINISHED)
@@ -232,6 +291,17 @@ class Generations:
         task = asyncio.create_task(reap())
         self._reapers.add(task)
         task.add_done_callback(self._reapers.discard)
+
+    def _release(self, conversation_id: str, token: str) -> None:
+        assert self.claims is not None
+        task = asyncio.create_task(self.claims.release(conversation_id, token))
+        self._releases[conversation_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._releases.get(conversation_id) is done:
+                del self._releases[conversation_id]
+
+        task.add_done_callback(forget)
 
     def active(self) -> int:
         """How many generations are running now."""
@@ -249,3 +319,10 @@ class Generations:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        for task in list(self._releases.values()):  # the other workers may answer there now
+            with contextlib.suppress(BaseException):
+                await task
+
+
+def _in_progress() -> Conflict:
+    return Conflict("an answer is already being generated in this conversation", code="generation_in_progress")

@@ -206,12 +206,12 @@ class ChatService:
                 f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
                 code="response_format_not_supported", param="response_format",
             )
-        if conv is not None:
-            await self.generations.settle(conv.id)  # the previous answer's final write, if it is still landing
-        generation = self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
         request.content = guard.screen_input(request.content)
+        # Last, so nothing can fail between taking the conversation (on every worker) and driving the turn.
+        # The previous answer's final write, if it is still landing, is waited for.
+        generation = await self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard)
 
     async def _passthrough(self, request: TurnRequest) -> _Turn:
@@ -508,8 +508,11 @@ class ChatService:
     async def settled(self, conversation_id: str, user_id: str) -> None:
         """Wait until the answer that ended in the conversation (its done event sent) is stored."""
         generation = self.generations.get(conversation_id, user_id)
-        if generation is not None and generation.done is not None:
-            await generation.wait()
+        if generation is not None and not generation.finished:
+            if generation.done is not None:
+                await generation.wait()
+            return
+        await self.generations.stored_elsewhere(conversation_id)  # it may have been answered on another worker
 
     async def cancel(self, conversation_id: str, user_id: str) -> bool:
         """Stop the answer in flight in the user's conversation (NotFound when it is not theirs).
