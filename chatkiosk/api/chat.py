@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,19 +9,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from chatkiosk.agents.confirm import confirm
-from chatkiosk.api import sse
+from chatkiosk.api import rejoin, sse
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.schemas import MessagePublic, Strict, errors
 from chatkiosk.api.stream import STREAM_HEADERS, EventStream, wait_done
-from chatkiosk.chat.live import LiveLog
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
-from chatkiosk.errors import NotFound
-from chatkiosk.events import DeltaEvent, DoneEvent, Event, MessageEvent, TurnUsage
 from chatkiosk.jsontypes import JsonBool
-from chatkiosk.runtime import Runtime
-from chatkiosk.store import conversations, messages
-from chatkiosk.store.tables import Conversation
 
 router = APIRouter(prefix="/api/conversations", tags=["chat"])
 
@@ -65,35 +58,10 @@ async def send_message(
     return TurnResult(message=MessagePublic.of(done.message), usage=done.usage.as_dict())
 
 
-async def _owned(runtime: Runtime, conversation_id: str, user_id: str) -> Conversation:
-    async with runtime.db.read() as session:
-        conv = await conversations.get(session, conversation_id, user_id)
-    if conv is None:
-        raise NotFound("no such conversation")
-    return conv
-
-
 @router.post("/{conversation_id}/cancel", responses=errors(401, 404))
 async def cancel(conversation_id: str, principal: CurrentUser, runtime: RuntimeDep) -> CancelResult:
     """Stop the answer being generated in this conversation (on whichever worker runs it)."""
     return CancelResult(cancelled=await runtime.chat.cancel(conversation_id, principal.id))
-
-
-async def _replay(runtime: Runtime, conversation_id: str, after: int) -> AsyncIterator[tuple[int, Event]]:
-    """The last finished turn rebuilt from storage: message, delta, done."""
-    async with runtime.db.read() as session:
-        rows = await messages.recent(session, conversation_id, limit=2)
-    if not rows or rows[-1].role != "assistant":
-        return
-    events: list[Event] = []
-    if len(rows) == 2 and rows[0].role == "user":
-        events.append(MessageEvent(rows[0]))
-    if rows[-1].content:
-        events.append(DeltaEvent(rows[-1].content))
-    events.append(DoneEvent(rows[-1], TurnUsage.of_stored(rows[-1].usage)))
-    for seq, event in enumerate(events, start=1):
-        if seq > after:
-            yield seq, event
 
 
 @router.get("/{conversation_id}/events", responses={200: SSE_DOC, **errors(401, 404, 422)})
@@ -105,22 +73,19 @@ async def events(
     after: Annotated[int, Query(ge=0, description="the last sequence number already seen")] = 0,
 ) -> StreamingResponse:
     """Re-join the generation in flight (on any worker), or replay the last finished one (server-sent events)."""
-    await _owned(runtime, conversation_id, principal.id)
-    generation = runtime.chat.generations.get(conversation_id, principal.id)
-    if generation is not None:
-        return EventStream(generation, sse.encode, after=after)  # type: ignore[return-value]
-    live: LiveLog | None = request.app.state.live
-    if live is not None and await live.exists(conversation_id):  # generating on another worker
-        return StreamingResponse(sse.live_stream(live.follow(conversation_id, after)), media_type="text/event-stream",
-                                 headers=STREAM_HEADERS)
-    replayed = sse.replay_stream(_replay(runtime, conversation_id, after))
-    return StreamingResponse(replayed, media_type="text/event-stream", headers=STREAM_HEADERS)
+    answer = await rejoin.find(runtime, request.app.state.live, conversation_id, principal.id, after)
+    if answer.generation is not None:
+        return EventStream(answer.generation, sse.encode, after=after)  # type: ignore[return-value]
+    if answer.mirrored is not None:  # generating on another worker
+        return StreamingResponse(sse.live_stream(answer.mirrored), media_type="text/event-stream", headers=STREAM_HEADERS)
+    assert answer.stored is not None
+    return StreamingResponse(sse.replay_stream(answer.stored), media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
 @router.post("/{conversation_id}/confirmations/{confirmation_id}", responses=errors(401, 404, 409))
 async def confirm_action(conversation_id: str, confirmation_id: str, principal: CurrentUser, runtime: RuntimeDep) -> ConfirmResult:
     """Confirm an action an agent asked for; it runs once, for you, with the arguments shown."""
-    conv = await _owned(runtime, conversation_id, principal.id)
+    conv = await rejoin.owned(runtime, conversation_id, principal.id)
     gate = runtime.confirmations
     agent = runtime.agents.get(conv.agent)
     confirmation, outcome = await confirm(

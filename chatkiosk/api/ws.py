@@ -7,6 +7,11 @@ frames; the server answers with the chat events of SSE as frames
 (the API's error shape; a bad frame is answered, the socket stays open). When the login is
 revoked or replaced the server sends `revoked` and closes with 4001.
 
+A `join` frame re-joins the conversation's answer from `after` — generated on this worker, on
+another one (through the Redis mirror, chat/live.py) or, once finished, rebuilt from storage —
+with the same numbered frames the socket that asked would get; `cancel` stops it wherever it
+runs. A joiner does not own the answer: closing its socket leaves the answer running.
+
 Close codes: 4001 not (or no longer) authenticated, (a token in the URL or a foreign Origin is refused at the handshake: 401/403),
 4029 too many open sockets for the user, 1009 frame too large, 1001 idle.
 """
@@ -24,15 +29,17 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocketState
 
+from chatkiosk.api import rejoin
 from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.sse import payload
 from chatkiosk.auth.accounts import Principal
 from chatkiosk.chat.generations import Generation, Sink
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.turn import TurnRequest
-from chatkiosk.errors import ChatkioskError, NotAuthenticated, PermissionDenied, RateLimited, UserError, ValidationFailed
+from chatkiosk.errors import ChatkioskError, NotAuthenticated, PermissionDenied, RateLimited, ServiceUnavailable, UserError, ValidationFailed
 from chatkiosk.events import Event
 from chatkiosk.runtime import Runtime
 
@@ -53,6 +60,11 @@ class ChatFrame(BaseModel):
 
 class CancelFrame(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class JoinFrame(BaseModel):
+    conversation_id: str = Field(min_length=1, max_length=64)
+    after: int = Field(0, ge=0, description="the last sequence number already seen")
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -95,6 +107,8 @@ class _Socket:
         self.revoked: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.generations: dict[str, Generation] = {}
         self._sinks: dict[str, Sink] = {}
+        self._joined: dict[str, tuple[Generation, Sink]] = {}  # answers re-joined here (not owned)
+        self._following: dict[str, asyncio.Task[None]] = {}  # answers followed from elsewhere or storage
         self._send_lock = asyncio.Lock()
         self.closed = False
 
@@ -144,7 +158,11 @@ class _Socket:
             await self._stop_all()
 
     def _streaming(self) -> bool:
-        return any(not g.finished for g in self.generations.values())
+        return (
+            any(not g.finished for g in self.generations.values())
+            or any(not g.finished for g, _ in self._joined.values())
+            or any(not t.done() for t in self._following.values())
+        )
 
     async def _read(self) -> None:
         while True:
@@ -185,10 +203,12 @@ class _Socket:
                 await self._chat(ChatFrame.model_validate({k: v for k, v in frame.items() if k != "type"}))
             elif kind == "cancel":
                 await self._cancel(CancelFrame.model_validate({k: v for k, v in frame.items() if k != "type"}))
+            elif kind == "join":
+                await self._join(JoinFrame.model_validate({k: v for k, v in frame.items() if k != "type"}))
             elif kind == "auth":
                 await self.send(error_frame(UserError("this socket is already authenticated", code="already_authenticated")))
             else:
-                raise UserError("unknown frame type; use chat, cancel or ping", code="unknown_frame", param="type")
+                raise UserError("unknown frame type; use chat, cancel, join or ping", code="unknown_frame", param="type")
         except ValidationError as exc:
             first = exc.errors()[0] if exc.errors() else {}
             param = ".".join(str(p) for p in first.get("loc", ())) or None
@@ -196,21 +216,59 @@ class _Socket:
         except ChatkioskError as exc:
             await self.send(error_frame(exc, conversation_id))
 
+    def _frames(self, conversation_id: str) -> Sink:
+        async def sink(seq: int, event: Event) -> None:  # awaited in the generating task
+            frame = event_frame(conversation_id, seq, event)
+            if frame is not None:
+                await self.send(frame)
+
+        return sink
+
     async def _chat(self, frame: ChatFrame) -> None:
         request_id = (self.ws.scope.get("state") or {}).get("request_id")
         generation = await self.runtime.chat.start(
             TurnRequest(self.principal.id, frame.conversation_id, frame.content, frame.options, request_id)
         )
         self.generations[frame.conversation_id] = generation
-        conversation_id = frame.conversation_id
-
-        async def sink(seq: int, event: Event) -> None:  # awaited in the generating task
-            frame = event_frame(conversation_id, seq, event)
-            if frame is not None:
-                await self.send(frame)
-
-        self._sinks[conversation_id] = sink
+        sink = self._sinks[frame.conversation_id] = self._frames(frame.conversation_id)
         await generation.attach(sink)
+
+    async def _join(self, frame: JoinFrame) -> None:
+        """Follow the conversation's answer from `after`, wherever it is generated (404: not yours)."""
+        conversation_id = frame.conversation_id
+        answer = await rejoin.find(self.runtime, self.ws.app.state.live, conversation_id, self.principal.id, frame.after)
+        self._leave(conversation_id)  # a second join of the same conversation replaces the first
+        await self.send({"type": "joined", "conversation_id": conversation_id, "after": frame.after})
+        if answer.generation is not None:
+            sink = self._frames(conversation_id)
+            self._joined[conversation_id] = (answer.generation, sink)
+            await answer.generation.attach(sink, frame.after)
+        else:
+            task = asyncio.create_task(self._relay(conversation_id, answer))
+            self._following[conversation_id] = task
+
+    async def _relay(self, conversation_id: str, answer: rejoin.Answer) -> None:
+        """Frames of an answer generated elsewhere (its mirror) or rebuilt from storage."""
+        try:
+            if answer.mirrored is not None:
+                async for batch in answer.mirrored:  # an empty batch is a heartbeat: nothing to send
+                    for seq, kind, data in batch:
+                        await self.send({"type": kind, "seq": seq, "conversation_id": conversation_id, **orjson.loads(data)})
+            elif answer.stored is not None:
+                async for seq, event in answer.stored:
+                    frame = event_frame(conversation_id, seq, event)
+                    if frame is not None:
+                        await self.send(frame)
+        except RedisError:
+            await self.send(error_frame(ServiceUnavailable("the live answer cannot be followed now; try again shortly"), conversation_id))
+
+    def _leave(self, conversation_id: str) -> None:
+        joined = self._joined.pop(conversation_id, None)
+        if joined is not None:
+            joined[0].detach(joined[1])
+        following = self._following.pop(conversation_id, None)
+        if following is not None:
+            following.cancel()
 
     async def _cancel(self, frame: CancelFrame) -> None:
         cancelled = await self.runtime.chat.cancel(frame.conversation_id, self.principal.id)
@@ -223,6 +281,8 @@ class _Socket:
             sink = self._sinks.get(conversation_id)
             if sink is not None:
                 generation.detach(sink)
+        for conversation_id in list(self._joined) + list(self._following):  # re-joined answers go on
+            self._leave(conversation_id)
 
 
 async def _authenticate(websocket: WebSocket, runtime: Runtime) -> Principal | None:
