@@ -215,6 +215,8 @@ class _Socket:
             await self.send(error_frame(ValidationFailed(f"{param}: {first.get('msg', 'invalid')}", param=param), conversation_id))
         except ChatkioskError as exc:
             await self.send(error_frame(exc, conversation_id))
+        except RedisError:  # as HTTP's 503: the socket stays
+            await self.send(error_frame(ServiceUnavailable("a backing service is unavailable; try again shortly"), conversation_id))
 
     def _frames(self, conversation_id: str) -> Sink:
         async def sink(seq: int, event: Event) -> None:  # awaited in the generating task

@@ -3,7 +3,10 @@
 Two servers on two ports (the second one itself runs two worker processes) share one
 database and one Redis, as hosts behind a load balancer would. What one of them does must
 hold on the other: a logout, the message rate and token quota (SECURITY 29), a live answer
-re-joined and cancelled through the other, and a `single_login` kick of a socket on the other.
+re-joined and cancelled through the other (over SSE and over a WebSocket), a `single_login`
+kick of a socket on the other, and one answer at a time per conversation: a second turn sent
+to the other host while the first answers is refused like one sent to the same host, and a
+bound `/v1` call waits its turn there (or is 409 past `openai_binding_wait`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -89,7 +93,7 @@ def _drop(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[FakeUpstream]:
-    with FakeUpstream(default=Reply(text="one two three four", chunks=4), keep_requests=False) as up:
+    with FakeUpstream(default=Reply(text="one two three four", chunks=4)) as up:
         yield up
 
 
@@ -107,6 +111,7 @@ def hosts(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> I
         "OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": "sk-drill", "CHATKIOSK_MODEL": "fake-model",
         "CHATKIOSK_LOCAL_MODEL": "false", "CHATKIOSK_LOG_LEVEL": "WARNING", "CHATKIOSK_SINGLE_LOGIN": "true",
         "CHATKIOSK_MESSAGES_PER_WINDOW": "3", "CHATKIOSK_MESSAGE_WINDOW": "60", "CHATKIOSK_DAILY_TOKEN_QUOTA": "40",
+        "CHATKIOSK_OPENAI_BINDING_WAIT": "4",
     }
     env.pop("CHATKIOSK_CONFIG", None)
     cli = [sys.executable, "-m", "chatkiosk"]
@@ -253,3 +258,105 @@ def test_another_user_cannot_rejoin_through_the_other_host(hosts: tuple[Host, Ho
     conv = a.conversation(owner)
     assert b.http.get(f"/api/conversations/{conv}/events", headers=other["headers"]).status_code == 404
     assert b.http.post(f"/api/conversations/{conv}/cancel", headers=other["headers"]).status_code == 404
+
+
+def _stream_in_background(host: Host, user: dict, conv: str, seen: list[dict]) -> threading.Thread:
+    """A streamed turn on `host`, its events (`{event, data}`) collected into `seen` as they arrive."""
+
+    def ask() -> None:
+        body = {"content": "tell me a story", "stream": True, "options": {"max_tokens": 2}}
+        with host.http.stream("POST", f"/api/conversations/{conv}/messages", headers=user["headers"], json=body) as r:
+            kind = ""
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    seen.append({"event": kind, "data": json.loads(line[6:])})
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not any(e["event"] == "delta" for e in seen):
+        assert time.monotonic() < deadline and thread.is_alive(), seen
+        time.sleep(0.05)
+    return thread
+
+
+def _v1_turn(host: Host, user: dict, conv: str) -> httpx.Response:
+    body = {"model": "assistant", "messages": [{"role": "user", "content": "and then?"}], "max_tokens": 2}
+    return host.http.post("/v1/chat/completions", headers={**user["headers"], "X-Conversation-Id": conv}, json=body)
+
+
+def test_a_second_turn_on_the_other_host_waits_its_turn(hosts: tuple[Host, Host], upstream: FakeUpstream) -> None:
+    """One answer at a time per conversation across hosts: while A answers, a turn sent to B is
+    409 (as on A itself) and a `/v1` call bound to the conversation waits for A's answer, then runs."""
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    upstream.queue(Reply(text="once upon a time", chunks=4, delay=0.4))
+    seen: list[dict] = []
+    asking = _stream_in_background(a, user, conv, seen)
+    refused = b.turn(user, conv, max_tokens=2)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "generation_in_progress"
+    waited = _v1_turn(b, user, conv)
+    assert waited.status_code == 200, waited.text
+    asking.join(20)
+    assert waited.json()["choices"][0]["message"]["content"] == "one two three four"
+    # B ran once A's answer had ended, on the history it left: A's finished answer is in B's context.
+    sent = [r.json["messages"] for r in upstream.chat_requests() if r.json["messages"][-1]["content"] == "and then?"]
+    assert {"role": "assistant", "content": "once upon a time"} in sent[-1]
+    history = b.http.get(f"/api/conversations/{conv}/messages", headers=user["headers"]).json()["data"]
+    assert [(m["role"], m["content"], m["status"]) for m in reversed(history)] == [
+        ("user", "tell me a story", "complete"), ("assistant", "once upon a time", "complete"),
+        ("user", "and then?", "complete"), ("assistant", "one two three four", "complete"),
+    ]
+
+
+def test_a_turn_on_the_other_host_is_409_past_the_wait(hosts: tuple[Host, Host], upstream: FakeUpstream) -> None:
+    """An answer longer than `openai_binding_wait` (4 s here): the bound call on B gives up with 409."""
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    upstream.queue(Reply(text=" ".join(f"w{i}" for i in range(60)), chunks=60, delay=0.25))
+    seen: list[dict] = []
+    asking = _stream_in_background(a, user, conv, seen)
+    refused = _v1_turn(b, user, conv)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "generation_in_progress"
+    assert seen[-1]["event"] != "done"  # A still answering: B gave up at its bound
+    assert b.http.post(f"/api/conversations/{conv}/cancel", headers=user["headers"]).json() == {"cancelled": True}
+    asking.join(20)
+    assert seen[-1]["event"] == "done" and seen[-1]["data"]["message"]["status"] == "cancelled"
+
+
+def test_a_socket_on_the_other_host_rejoins_and_cancels_the_answer(hosts: tuple[Host, Host], upstream: FakeUpstream) -> None:
+    """A WebSocket on B joins A's answer from its first event, gets the frames A's client gets,
+    and its cancel stops the answer on A."""
+    a, b = hosts
+    user = a.signup()
+    conv = a.conversation(user)
+    upstream.queue(Reply(text=" ".join(f"w{i}" for i in range(40)), chunks=40, delay=0.25))
+    seen: list[dict] = []
+    asking = _stream_in_background(a, user, conv, seen)
+    frames: list[dict] = []
+    with ws_client.connect(b.base.replace("http", "ws") + "/api/ws", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "auth", "token": user["token"]}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "ready"
+        ws.send(json.dumps({"type": "join", "conversation_id": conv, "after": 0}))
+        assert json.loads(ws.recv(timeout=10)) == {"type": "joined", "conversation_id": conv, "after": 0}
+        while True:
+            frame = json.loads(ws.recv(timeout=20))
+            frames.append(frame)
+            if sum(f["type"] == "delta" for f in frames) == 3:
+                ws.send(json.dumps({"type": "cancel", "conversation_id": conv}))
+            if frame["type"] == "done":
+                break
+    asking.join(20)
+    assert {"type": "cancelled", "conversation_id": conv, "cancelled": True} in frames
+    events = [f for f in frames if f["type"] != "cancelled"]
+    assert events[0]["type"] == "message" and events[0]["seq"] == 1  # from the very start, on the other host
+    assert [f["seq"] for f in events] == list(range(1, len(events) + 1))
+    # The same events as A's own client, frame for frame.
+    assert [{"event": f["type"], "data": {k: v for k, v in f.items() if k not in ("type", "seq", "conversation_id")}} for f in events] == seen
+    assert events[-1]["message"]["status"] == "cancelled" and sum(f["type"] == "delta" for f in events) < 40
