@@ -7,6 +7,12 @@
   search queries ("### Task: …"), LibreChat for a title. They are not the customer speaking, so
   they are answered ephemerally (no tools, no rules, nothing stored), never as turns of the
   bound conversation.
+- Asked again: a client that sends the whole chat and re-sends it up to its last user message
+  (Open WebUI's Regenerate / Try Again) asks for an answer the conversation already holds.
+  Running the turn again would repeat it (a second cola in the cart), so the stored answer is
+  given back and nothing runs or is stored. A body with no earlier answer in it (a client that
+  sends only the latest message) is never taken for a repeat: saying the same thing twice is
+  two turns. Editing an earlier message cannot rewind what its turn did: it is a new turn.
 - One turn at a time: a second call while the conversation is answering (a client that sends
   its next message, or a task, at the same moment) waits up to `openai_binding_wait` seconds for
   the answer in flight to end — on whichever worker runs it — instead of failing with 409.
@@ -23,6 +29,8 @@ from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import Conflict, UserError
 from chatkiosk.runtime import Runtime
+from chatkiosk.store import conversations, messages
+from chatkiosk.store.tables import Message
 
 OPEN_WEBUI_CHAT_HEADER = "x-openwebui-chat-id"
 
@@ -46,6 +54,28 @@ def is_background_task(messages: list[ChatMessageIn]) -> bool:
     """True for a client's own housekeeping prompt (title, tags, follow-ups, search queries)."""
     last = messages[-1]
     return last.role == "user" and last.text().lstrip().lower().startswith(_TASK_OPENINGS)
+
+
+_ANSWERED = ("complete", "blocked")  # a turn that ended on purpose; a failed one may be retried
+
+
+async def answer_on_record(runtime: Runtime, user_id: str, conversation_id: str, agent: str, sent: list[ChatMessageIn]) -> Message | None:
+    """The conversation's last answer when the client asks again for it (see the module's
+    docstring), else None: the body's last user message and the two messages before it are the
+    conversation's last exchange before that answer."""
+    said = [(m.role, m.text().strip()) for m in sent if m.role in ("user", "assistant") and m.text().strip()]
+    if len(said) < 3 or said[-2][0] != "assistant":
+        return None
+    async with runtime.db.read() as session:
+        conv = await conversations.get(session, conversation_id, user_id)
+        if conv is None or conv.agent != agent:
+            return None  # not the caller's, or another agent's: the turn says why
+        stored = await messages.recent(session, conversation_id, limit=4)
+    if len(stored) < 4 or stored[-1].role != "assistant" or stored[-1].status not in _ANSWERED:
+        return None
+    if [(m.role, m.content.strip()) for m in stored[:3]] != said[-3:]:
+        return None
+    return stored[-1]
 
 
 async def start_in_turn(runtime: Runtime, turn: TurnRequest) -> Generation:

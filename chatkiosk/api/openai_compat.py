@@ -27,20 +27,22 @@ from pydantic import ValidationError
 
 from chatkiosk.api.bodies import parse_json
 from chatkiosk.api.deps import CurrentUser, RuntimeDep
-from chatkiosk.api.openai_clients import binding_id, is_background_task, start_in_turn
+from chatkiosk.api.openai_clients import answer_on_record, binding_id, is_background_task, start_in_turn
 from chatkiosk.api.openai_embeddings import embedding_model
 from chatkiosk.api.openai_chunks import ChunkEncoder, completion
 from chatkiosk.api.openai_schemas import ChatCompletionRequest, ChatMessageIn
 from chatkiosk.api.schemas import errors
-from chatkiosk.api.stream import EventStream, until, wait_done
+from chatkiosk.api.stream import STREAM_HEADERS, EventStream, until, wait_done
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.passthrough import ToolChoice, UpstreamCall, find_passthrough, passthrough_models
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.errors import NotFound, UserError, ValidationFailed
+from chatkiosk.events import DoneEvent, TurnUsage
 from chatkiosk.llm.base import Message, ToolSpec
 from chatkiosk.runtime import Runtime
 from chatkiosk.store import bindings
+from chatkiosk.store.tables import Message as StoredMessage
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -233,12 +235,27 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
         binding = None  # a title or tags prompt is the client's business, not a turn of the conversation
     history = _agent_history(earlier, names) if binding is None else None
     conversation_id = await bindings.resolve(runtime.db, user_id, binding, body.model) if binding is not None else None
+    headers = {"X-Conversation-Id": binding} if binding else {}
+    if conversation_id is not None and continued is None:
+        on_record = await answer_on_record(runtime, user_id, conversation_id, body.model, body.messages)
+        if on_record is not None:
+            return _replay(body, on_record, headers)
     turn = TurnRequest(
         user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
         history=history, background=background, client_tools=client_tools, continued=continued,
     )
-    headers = {"X-Conversation-Id": binding} if binding else {}
     return await _answer(request, runtime, turn, body, headers)
+
+
+def _replay(body: ChatCompletionRequest, answer: StoredMessage, headers: dict[str, str]) -> Response:
+    """The answer on record for a call that asks again (openai_clients.py), shaped as the client
+    asked; nothing ran, so the usage is zero."""
+    done = DoneEvent(answer, TurnUsage(llm=False))
+    if not body.stream:
+        return Response(orjson.dumps(completion([done], body.model)), media_type="application/json", headers=headers)
+    encoder = ChunkEncoder(body.model, include_usage=body.include_usage)
+    chunks = encoder.start() + encoder.text(answer.content) + encoder.event(0, done)
+    return Response(chunks, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
 
 
 # --- both kinds of model ---------------------------------------------------------------------
