@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Message
 
 from chatkiosk.llm.registry import warm_providers
 from chatkiosk.runtime import Runtime
-from chatkiosk.store import conversations, messages
 
 log = logging.getLogger("chatkiosk")
 
@@ -57,9 +56,7 @@ async def warm_up(app: ASGIApp, runtime: Runtime) -> None:
     try:
         await _request(app, "GET", "/health")
         await _request(app, "POST", f"/api/conversations/{_WARM_ID}/messages", b'{"content": "hi", "stream": true}')
-        async with runtime.db.read() as session:
-            await conversations.get(session, _WARM_ID, _WARM_ID)
-            await messages.recent(session, _WARM_ID, limit=2)
+        await runtime.chat.rows.load(_WARM_ID, _WARM_ID, lambda _agent: 2)  # the turn's statements (store/turn_rows.py)
         await warm_providers(runtime.providers)
     except Exception:
         log.warning("the warm-up at start failed; the first requests pay for it", exc_info=True)

@@ -13,8 +13,7 @@ import contextlib
 import logging
 import time
 
-from chatkiosk.store import messages
-from chatkiosk.store.db import Database
+from chatkiosk.store.turn_rows import TurnRows
 
 SAVE_EVERY = 2.0  # seconds between saves of a streaming answer's text
 
@@ -24,8 +23,8 @@ log = logging.getLogger("chatkiosk.chat")
 class PartialSaver:
     """Saves one streaming message's text at most every `every` seconds."""
 
-    def __init__(self, db: Database, message_id: str, every: float = SAVE_EVERY) -> None:
-        self.db = db
+    def __init__(self, rows: TurnRows, message_id: str, every: float = SAVE_EVERY) -> None:
+        self.rows = rows
         self.message_id = message_id
         self.every = every
         self._due = time.monotonic() + every
@@ -41,8 +40,7 @@ class PartialSaver:
 
     async def _save(self, text: str) -> None:
         try:
-            async with self.db.write() as session:
-                await messages.save_partial(session, self.message_id, text)
+            await self.rows.save_partial(self.message_id, text)
         except Exception:  # a missed partial save costs a few seconds of text after a crash, no more
             log.warning("could not save a streaming answer's text", exc_info=True)
 

@@ -55,7 +55,8 @@ from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, U
 from chatkiosk.store import conversations, guardrail_events, messages
 from chatkiosk.store.db import Database
 from chatkiosk.store.ids import new_id
-from chatkiosk.store.tables import Conversation, Message, utcnow
+from chatkiosk.store.tables import Message, utcnow
+from chatkiosk.store.turn_rows import HistoryRow, TurnConversation, TurnRows
 
 log = logging.getLogger("chatkiosk.chat")
 
@@ -112,8 +113,8 @@ class _Turn:
     reserved: int
     provider: Provider
     agent: Agent | None = None  # None: passthrough
-    conv: Conversation | None = None
-    rows: list[Message] = field(default_factory=list)  # the stored history, read at start
+    conv: TurnConversation | None = None
+    rows: list[HistoryRow] = field(default_factory=list)  # the stored history, read at start
     assistant: Message | None = None
     ctx: ToolContext | None = None
     parts: list[str] = field(default_factory=list)  # the answer's text as it streamed
@@ -139,6 +140,7 @@ class ChatService:
         self.generations = generations
         self.relay = relay
         self.guards = Guards(deps.settings.guardrails)
+        self.rows = TurnRows(deps.db)
 
     # --- starting a turn
 
@@ -175,13 +177,9 @@ class ChatService:
         reserved = self.deps.lifecycle.reservation(request.options.max_tokens)
         conv, rows = None, []
         if request.conversation_id is not None:
-            async with self.deps.db.read() as session:
-                conv = await conversations.get(session, request.conversation_id, request.user_id)
-                if conv is not None:
-                    # The context window in the same transaction: one bounded index walk, the
-                    # window plus one row to learn whether history was cut.
-                    window = self.deps.agents.get(conv.agent).context.history_window()
-                    rows = await messages.recent(session, conv.id, limit=window + 1)
+            # The conversation and its context window in one read: one bounded index walk, the
+            # window plus one row to learn whether history was cut.
+            conv, rows = await self.rows.load(request.conversation_id, request.user_id, self._window)
             if conv is None:
                 raise NotFound("no such conversation")
             if request.agent is not None and request.agent != conv.agent:
@@ -221,6 +219,10 @@ class ChatService:
         ledger = Ledger(AGENT_LABEL, target.provider_name, target.provider.count_tokens)
         return _Turn(request, Generation("", request.user_id), ledger, reserved, target.provider)
 
+    def _window(self, agent: str) -> int:
+        """How many stored messages a turn of `agent` reads: its window, and one more to tell whether history was cut."""
+        return self.deps.agents.get(agent).context.history_window() + 1
+
     # --- running it
 
     async def _drive(self, turn: _Turn) -> None:
@@ -248,10 +250,8 @@ class ChatService:
                 guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
             )
             assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
-            async with self.deps.db.write() as session:
-                session.add_all([user_msg, assistant])  # one INSERT of both rows, flushed by the touch
-                await conversations.touch(session, conv.id)
-            turn.saver = PartialSaver(self.deps.db, assistant.id)
+            await self.rows.open(user_msg, assistant)  # one transaction: both rows, the conversation touched
+            turn.saver = PartialSaver(self.rows, assistant.id)
         else:
             user_msg = _unstored(request.user_id, "user", request.content, "complete")
             user_msg.guardrail = turn.guard.guardrail("input") if turn.guard is not None else None
@@ -494,11 +494,15 @@ class ChatService:
         assert assistant is not None
         if turn.saver is not None:
             await turn.saver.close()  # a partial save in flight lands before the final one
+        content = turn.stored if turn.stored is not None else assistant.content
+        if not events:
+            if turn.conv is not None:
+                await self.rows.finish(assistant, content)
+            return
         async with self.deps.db.write() as session:
             if turn.conv is not None:
                 await messages.finish(
-                    session, assistant.id, status=assistant.status,
-                    content=turn.stored if turn.stored is not None else assistant.content, usage=assistant.usage,
+                    session, assistant.id, status=assistant.status, content=content, usage=assistant.usage,
                     tool_calls=assistant.tool_calls, error=assistant.error, guardrail=assistant.guardrail,
                 )
             session.add_all(events)  # the turn's guardrail events, in the same transaction

@@ -148,6 +148,34 @@ class SqliteSessions:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits with its batch; returns once committed, raises at once on error."""
+        async with self._member() as writer:
+            session = _session(writer, join_transaction_mode="create_savepoint")
+            try:
+                async with session.begin():  # SAVEPOINT … RELEASE, or ROLLBACK TO on error
+                    yield session
+            finally:
+                await session.close()
+
+    @asynccontextmanager
+    async def write_raw(self) -> AsyncIterator[sqlite3.Connection]:
+        """The writer's own `sqlite3` connection, for statements that skip SQLAlchemy (a chat
+        turn's few): the same batch, savepoint and commit as `write()`."""
+        async with self._member() as writer:
+            raw = writer.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("SAVEPOINT raw_write")
+            try:
+                yield raw  # type: ignore[misc]
+            except BaseException:
+                raw.execute("ROLLBACK TO raw_write")
+                raw.execute("RELEASE raw_write")
+                raise
+            raw.execute("RELEASE raw_write")
+
+    @asynccontextmanager
+    async def _member(self) -> AsyncIterator[Connection]:
+        """Join the next batch and hold the writer connection for one body; returns once the
+        batch committed, raises the body's error after that."""
         batch = self._join()
         error: Exception | None = None
         try:
@@ -156,12 +184,7 @@ class SqliteSessions:
                 batch.committed.result()  # the batch could not be opened: raise why
             async with self._body:
                 assert self._writer is not None
-                session = _session(self._writer, join_transaction_mode="create_savepoint")
-                try:
-                    async with session.begin():  # SAVEPOINT … RELEASE, or ROLLBACK TO on error
-                        yield session
-                finally:
-                    await session.close()
+                yield self._writer
         except Exception as exc:
             error = exc
         finally:
@@ -262,13 +285,7 @@ class SqliteSessions:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session on a reader connection, its transaction run on the loop."""
-        if self._idle_readers is None:
-            self._idle_readers = asyncio.Queue()
-        if self._idle_readers.empty() and len(self._readers) < READERS:
-            conn = self.read_engine.connect()
-            self._readers.append(conn)
-        else:
-            conn = await self._idle_readers.get()
+        conn = await self._reader()
         try:
             session = _session(conn)
             try:
@@ -277,7 +294,33 @@ class SqliteSessions:
             finally:
                 await session.close()
         finally:
-            self._idle_readers.put_nowait(conn)
+            self._idle_readers.put_nowait(conn)  # type: ignore[union-attr]
+
+    @asynccontextmanager
+    async def read_raw(self) -> AsyncIterator[sqlite3.Connection]:
+        """A reader's own `sqlite3` connection in one read transaction (statements that skip SQLAlchemy)."""
+        conn = await self._reader()
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        try:
+            raw.execute("BEGIN")
+            try:
+                yield raw  # type: ignore[misc]
+            finally:
+                raw.execute("COMMIT")
+        finally:
+            self._idle_readers.put_nowait(conn)  # type: ignore[union-attr]
+
+    async def _reader(self) -> Connection:
+        if self._idle_readers is None:
+            self._idle_readers = asyncio.Queue()
+        if not self._idle_readers.empty():
+            return self._idle_readers.get_nowait()
+        if len(self._readers) < READERS:
+            conn = self.read_engine.connect()
+            self._readers.append(conn)
+            return conn
+        return await self._idle_readers.get()
 
     # --- closing
 

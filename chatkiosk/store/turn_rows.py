@@ -1,0 +1,221 @@
+"""The statements every chat turn runs, without the ORM: the context read, the turn's two
+messages, the partial text, the end.
+
+A turn runs these on every message, so they are written once and run bare: on SQLite as plain
+`sqlite3` statements (prepared once and cached by the driver) inside the group-commit writer's
+batch or a reader's transaction; on PostgreSQL as Core statements built once, on the session's
+connection. The ORM path did the same work at 3-5x the CPU (its unit of work, identity map and
+statement building per call; see benchmarks/README.md). What they store is exactly what the
+ORM stored (JSON `null` for a `None` JSON field, SQLAlchemy's SQLite timestamp text), so every
+other reader sees the same rows; the conversation's title from its first message (the ORM
+hook of `store/titles.py`) is set here too, in the same UPDATE as its `updated_at`.
+
+Rows come back as small read-only values with the attributes the turn reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, case, insert, select, update
+
+from chatkiosk.store.tables import Conversation, Message, utcnow
+from chatkiosk.store.titles import title_from
+
+if TYPE_CHECKING:
+    from chatkiosk.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class TurnConversation:
+    """The conversation as a turn reads it."""
+
+    id: str
+    user_id: str
+    agent: str
+    summary: str | None
+    summary_through: str | None
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """A stored message as the context window reads it."""
+
+    id: str
+    role: str
+    content: str
+    status: str
+    tool_call_id: str | None
+
+
+# --- SQLite: plain sqlite3 ----------------------------------------------------------------
+
+_CONV_SQL = "SELECT id, user_id, agent, summary, summary_through, state FROM conversations WHERE id = ? AND user_id = ?"
+_RECENT_SQL = "SELECT id, role, content, status, tool_call_id FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?"
+_INSERT_SQL = (
+    "INSERT INTO messages (id, conversation_id, user_id, role, content, status, usage, tool_calls, tool_call_id, error, "
+    "guardrail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_TOUCH_SQL = "UPDATE conversations SET updated_at = ? WHERE id = ?"
+_TOUCH_TITLE_SQL = "UPDATE conversations SET updated_at = ?, title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?"
+_FINISH_SQL = (
+    "UPDATE messages SET status = ?, content = ?, usage = ?, tool_calls = ?, error = ?, guardrail = ?, updated_at = ? WHERE id = ?"
+)
+_PARTIAL_SQL = "UPDATE messages SET content = ?, updated_at = ? WHERE id = ? AND status = 'streaming'"
+
+
+def _stamp(value: datetime) -> str:
+    """A timestamp as SQLAlchemy's SQLite type writes it (UTC, no zone, microseconds)."""
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
+def _json(value: Any) -> str:
+    """A JSON column's value as SQLAlchemy's JSON type writes it (None is JSON `null`)."""
+    return json.dumps(value)
+
+
+def _title(message: Message) -> str | None:
+    """The title an untitled conversation takes from this message (its first user message)."""
+    if message.role != "user" or not message.content.strip():
+        return None
+    return title_from(message.content)
+
+
+def _message_params(m: Message) -> tuple[Any, ...]:
+    return (
+        m.id, m.conversation_id, m.user_id, m.role, m.content, m.status, _json(m.usage), _json(m.tool_calls), m.tool_call_id,
+        _json(m.error), _json(m.guardrail), _stamp(m.created_at), _stamp(m.updated_at),
+    )
+
+
+class _SqliteRows:
+    def __init__(self, db: Database) -> None:
+        assert db.sqlite is not None
+        self.sessions = db.sqlite
+
+    async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
+        async with self.sessions.read_raw() as raw:
+            row = raw.execute(_CONV_SQL, (conversation_id, user_id)).fetchone()
+            if row is None:
+                return None, []
+            conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], (json.loads(row[5]) if row[5] is not None else None) or {})
+            rows = raw.execute(_RECENT_SQL, (conversation_id, window(conv.agent))).fetchall()
+        return conv, [HistoryRow(*r) for r in reversed(rows)]
+
+    async def open(self, user_message: Message, assistant: Message) -> None:
+        title = _title(user_message)
+        async with self.sessions.write_raw() as raw:
+            raw.executemany(_INSERT_SQL, (_message_params(user_message), _message_params(assistant)))
+            now = _stamp(utcnow())
+            if title is None:
+                raw.execute(_TOUCH_SQL, (now, user_message.conversation_id))
+            else:
+                raw.execute(_TOUCH_TITLE_SQL, (now, title, user_message.conversation_id))
+
+    async def finish(self, m: Message, content: str) -> None:
+        async with self.sessions.write_raw() as raw:
+            raw.execute(_FINISH_SQL, (
+                m.status, content, _json(m.usage), _json(m.tool_calls), _json(m.error), _json(m.guardrail), _stamp(utcnow()), m.id,
+            ))
+
+    async def save_partial(self, message_id: str, content: str) -> None:
+        async with self.sessions.write_raw() as raw:
+            raw.execute(_PARTIAL_SQL, (content, _stamp(utcnow()), message_id))
+
+
+# --- any other database: Core statements built once ----------------------------------------
+
+_c, _m = Conversation.__table__.c, Message.__table__.c
+_CONV = select(_c.id, _c.user_id, _c.agent, _c.summary, _c.summary_through, _c.state).where(
+    _c.id == bindparam("cid"), _c.user_id == bindparam("uid")
+)
+_RECENT = (
+    select(_m.id, _m.role, _m.content, _m.status, _m.tool_call_id)
+    .where(_m.conversation_id == bindparam("cid")).order_by(_m.id.desc()).limit(bindparam("n"))
+)
+_INSERT = insert(Message.__table__)
+_TOUCH = update(Conversation.__table__).where(_c.id == bindparam("cid")).values(updated_at=bindparam("now"))
+_TOUCH_TITLE = (
+    update(Conversation.__table__).where(_c.id == bindparam("cid"))
+    .values(updated_at=bindparam("now"), title=case((_c.title == "", bindparam("title")), else_=_c.title))
+)
+_FINISH = update(Message.__table__).where(_m.id == bindparam("mid")).values(
+    status=bindparam("status"), content=bindparam("content"), usage=bindparam("usage"), tool_calls=bindparam("tool_calls"),
+    error=bindparam("error"), guardrail=bindparam("guardrail"), updated_at=bindparam("now"),
+)
+_PARTIAL = update(Message.__table__).where(_m.id == bindparam("mid"), _m.status == "streaming").values(
+    content=bindparam("content"), updated_at=bindparam("now")
+)
+_COLUMNS = ("id", "conversation_id", "user_id", "role", "content", "status", "usage", "tool_calls", "tool_call_id", "error",
+            "guardrail", "created_at", "updated_at")
+
+
+class _CoreRows:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
+        async with self.db.read() as session:
+            conn = await session.connection()
+            row = (await conn.execute(_CONV, {"cid": conversation_id, "uid": user_id})).first()
+            if row is None:
+                return None, []
+            conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], row[5] or {})
+            rows = (await conn.execute(_RECENT, {"cid": conversation_id, "n": window(conv.agent)})).all()
+        return conv, [HistoryRow(*r) for r in reversed(rows)]
+
+    async def open(self, user_message: Message, assistant: Message) -> None:
+        title = _title(user_message)
+        params = [{k: getattr(m, k) for k in _COLUMNS} for m in (user_message, assistant)]
+        async with self.db.write() as session:
+            conn = await session.connection()
+            await conn.execute(_INSERT, params)
+            if title is None:
+                await conn.execute(_TOUCH, {"cid": user_message.conversation_id, "now": utcnow()})
+            else:
+                await conn.execute(_TOUCH_TITLE, {"cid": user_message.conversation_id, "now": utcnow(), "title": title})
+
+    async def finish(self, m: Message, content: str) -> None:
+        async with self.db.write() as session:
+            conn = await session.connection()
+            await conn.execute(_FINISH, {
+                "mid": m.id, "status": m.status, "content": content, "usage": m.usage, "tool_calls": m.tool_calls,
+                "error": m.error, "guardrail": m.guardrail, "now": utcnow(),
+            })
+
+    async def save_partial(self, message_id: str, content: str) -> None:
+        async with self.db.write() as session:
+            conn = await session.connection()
+            await conn.execute(_PARTIAL, {"mid": message_id, "content": content, "now": utcnow()})
+
+
+class TurnRows:
+    """The turn's statements on one database (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self._impl = _SqliteRows(db) if db.sqlite is not None else _CoreRows(db)
+
+    async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
+        """The user's conversation (None: not theirs, or none) and its last `window(agent)` messages, oldest first."""
+        return await self._impl.load(conversation_id, user_id, window)
+
+    async def open(self, user_message: Message, assistant: Message) -> None:
+        """Insert the turn's user message and its `streaming` assistant message, and touch (and,
+        when untitled, title) the conversation: one transaction."""
+        await self._impl.open(user_message, assistant)
+
+    async def finish(self, assistant: Message, content: str) -> None:
+        """Close the assistant message in its final status (`assistant`'s fields) with `content`."""
+        await self._impl.finish(assistant, content)
+
+    async def save_partial(self, message_id: str, content: str) -> None:
+        """Save the text a message streamed so far (only while it is still `streaming`)."""
+        await self._impl.save_partial(message_id, content)
