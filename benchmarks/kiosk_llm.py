@@ -1,14 +1,19 @@
 """The kiosk's LLM path on turns the rule parser cannot place, run on the embedded model.
 
-    .venv/bin/python benchmarks/kiosk_llm.py [--model NAME_OR_PATH] [--only ID ...] [--path llm|real]
+    .venv/bin/python benchmarks/kiosk_llm.py [--model NAME_OR_PATH] [--cases FILE] [--limit N]
+                                             [--only ID ...] [--path llm|real]
 
-Each case of `benchmarks/kiosk_llm_turns.jsonl` (written before any tuning) starts a kiosk
+Two sets of cases, both written before the path was tuned: `benchmarks/kiosk_llm_turns.jsonl`
+(the default) and `benchmarks/kiosk_llm_heldout.jsonl` (`--cases heldout`), never used to tune
+the prompt or the examples. `--limit N` runs every k-th case, N of them (spread over the
+languages), for quick iterations; report figures from full runs. Each case starts a kiosk
 conversation, sets the order up through the touch API, says one sentence and reads the order
 back. Everything goes through the real server in-process (HTTP API, chat turn, agent loop,
 local provider); `--path llm` (the default) turns the rule parser off so the model answers
 every case, `--path real` keeps it first as in production. Printed:
 
-- per case: exact or not, the cart after the turn, the reply, seconds;
+- per case: exact or not, why not (`miss:` wrong item, wrong quantity, wrong option, no change,
+  refused, error), the commands, the cart after the turn, the reply, seconds;
 - exact: the cart after the turn equals the expected one (items, quantities, options);
 - honest: the reply claims a change only when the cart changed (no "Added/담았어요/已加入…"
   on an unchanged cart) and, when it changed, states the true total (an emptied cart: no
@@ -46,6 +51,7 @@ from chatkiosk.store.db import Database  # noqa: E402
 from chatkiosk.store.migrate import upgrade  # noqa: E402
 
 CASES = ROOT / "benchmarks" / "kiosk_llm_turns.jsonl"
+SETS = {"turns": CASES, "heldout": ROOT / "benchmarks" / "kiosk_llm_heldout.jsonl"}
 _CLAIM = re.compile(r"Added|Removed|Changed to|담았어요|뺐어요|바꿨어요|已加入|已去掉|已改为|cancelled|취소했어요|订单已取消")
 
 
@@ -67,6 +73,35 @@ def honest(reply: str, before: list[dict], after: list[dict], total: int, lang: 
     return money(total, lang) in reply
 
 
+def miss(before: list[dict], after: list[dict], expect: list[dict], body: dict) -> str:
+    """Why a case is not exact, in a word: an error's code (a timeout is time_budget_exceeded),
+    no_command, no_change, refused, item, quantity, option."""
+    error = body.get("error") or (body.get("message") or {}).get("error")
+    if error or not body.get("message"):
+        return str((error or {}).get("code") or "error") if isinstance(error, dict) else "error"
+    calls = (body.get("message") or {}).get("tool_calls") or []
+    if not calls:
+        return "no_command"
+    if after == before:
+        return "refused" if any(c.get("status") != "ok" or not (c.get("result") or {}).get("ok", True) for c in calls) else "no_change"
+    if sorted(line["item_id"] for line in after) != sorted(line["item_id"] for line in expect):
+        if {line["item_id"] for line in after} != {line["item_id"] for line in expect}:
+            return "item"
+    strip = [{k: v for k, v in line.items() if k != "options"} for line in after]
+    want = [{k: v for k, v in line.items() if k != "options"} for line in expect]
+    if sorted(map(json.dumps, strip)) != sorted(map(json.dumps, want)):
+        return "quantity"
+    return "option"
+
+
+def select(cases: list[dict], limit: int | None) -> list[dict]:
+    """`limit` cases spread evenly over the set (every k-th), or all of them."""
+    if not limit or limit >= len(cases):
+        return cases
+    step = len(cases) / limit
+    return [cases[int(i * step)] for i in range(limit)]
+
+
 def parser_exact(case: dict, menu, parser: Parser) -> bool:
     """Whether the rule parser alone gets the case right (the baseline)."""
     order = Order.from_state(None)
@@ -80,9 +115,11 @@ def parser_exact(case: dict, menu, parser: Parser) -> bool:
 
 
 async def run(args: argparse.Namespace) -> None:
-    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    path = SETS.get(args.cases) or Path(args.cases)
+    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     if args.only:
         cases = [c for c in cases if c["id"] in args.only]
+    cases = select(cases, args.limit)
     menu = load_menu(None)
     parser = Parser(menu)
     data = tempfile.mkdtemp(prefix="kiosk-llm-")
@@ -99,6 +136,7 @@ async def run(args: argparse.Namespace) -> None:
         if args.path == "llm":
             runtime.agents.get("kiosk").intercept = None  # every case goes to the model
         provider = runtime.providers["local"]
+        print(f"cases: {path.name} ({len(cases)}), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"model: {provider.cfg.model} ({provider.cfg.resolved_model_path()}), path: {args.path}, "
               f"threads {provider.cfg.n_threads} (nproc {os.cpu_count()}), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -109,6 +147,7 @@ async def run(args: argparse.Namespace) -> None:
             await provider.check()  # load the model before the clock starts
             exact = honest_n = base = 0
             times: list[float] = []
+            misses: dict[str, int] = {}
             for case in cases:
                 cid = (await client.post("/api/conversations", headers=headers, json={"agent": "kiosk"})).json()["id"]
                 for name, body in case["setup"]:
@@ -130,22 +169,29 @@ async def run(args: argparse.Namespace) -> None:
                 exact += ok
                 honest_n += true
                 base += p_ok
+                why = "" if ok else miss(before, after, normalise(case["expect"], menu), body)
+                if why:
+                    misses[why] = misses.get(why, 0) + 1
                 calls = [f"{c['name']}{json.dumps(c['arguments'], ensure_ascii=False)}" for c in (body.get("message") or {}).get("tool_calls") or []]
                 cart = ", ".join(f"{l['quantity']} {l['item_id']}{'(' + ','.join(f'{k}={v}' for k, v in l['options'].items()) + ')' if l['options'] else ''}" for l in after) or "empty"
-                print(f"{'EXACT' if ok else 'wrong'} {'honest' if true else 'DISHONEST'} {seconds:5.1f}s {case['id']:<20} "
+                print(f"{'EXACT' if ok else 'wrong'} {'honest' if true else 'DISHONEST'} {why or '-':<10} {seconds:5.1f}s {case['id']:<20} "
                       f"{case['say']!r}\n      calls: {' '.join(calls) or '-'}\n      cart: {cart}\n      reply: {' '.join(reply.split())[:160]}")
     n = len(cases)
     q = sorted(times)
     p99 = q[min(len(q) - 1, int(round(0.99 * (len(q) - 1))))]
     print(f"\ncases {n}: exact {exact}/{n} = {exact / n:.0%}, honest {honest_n}/{n} = {honest_n / n:.0%}, "
           f"rule parser alone exact {base}/{n} = {base / n:.0%}")
-    print(f"turn time: p50 {statistics.median(times):.1f} s, p99 {p99:.1f} s, mean {statistics.mean(times):.1f} s")
+    print("misses: " + (", ".join(f"{k} {v}" for k, v in sorted(misses.items(), key=lambda kv: -kv[1])) or "none"))
+    print(f"turn time: p50 {statistics.median(times):.1f} s, p99 {p99:.1f} s, mean {statistics.mean(times):.1f} s; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main() -> None:
     """Run the cases and print the figures."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="true", help="CHATKIOSK_LOCAL_MODEL: true (the default), a name or a path")
+    ap.add_argument("--cases", default="turns", help="turns (the default), heldout, or a path to a .jsonl file")
+    ap.add_argument("--limit", type=int, default=None, help="run N cases spread over the set (quick iterations)")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--path", choices=["llm", "real"], default="llm")
     ap.add_argument("--timeout", type=float, default=120)

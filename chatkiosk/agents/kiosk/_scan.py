@@ -46,6 +46,16 @@ def detect_lang(text: str, hint: str | None = None) -> str:
     return hint or "ko"
 
 
+def joined(units: list[str]) -> str:
+    """Units as text: Latin words apart ("no ice"), Hangul/Han characters together ("去冰")."""
+    out = ""
+    for unit in units:
+        if out and unit[0].isascii() and unit[0].isalnum() and out[-1].isascii() and out[-1].isalnum():
+            out += " "
+        out += unit
+    return out
+
+
 def _is_cjk(unit: str) -> bool:
     return len(unit) == 1 and ("\uac00" <= unit <= "\ud7a3" or "\u3400" <= unit <= "\u9fff" or "\u3131" <= unit <= "\u318e")
 
@@ -141,7 +151,7 @@ class Lexicon:
             for length in range(min(self.maxlen, n - i), 0, -1):
                 entry = self.entries.get(tuple(us[i : i + length]))
                 if entry is not None:
-                    tokens.append(Token(entry.kind, entry.value, entry.weak, "".join(us[i : i + length])))
+                    tokens.append(Token(entry.kind, entry.value, entry.weak, joined(us[i : i + length])))
                     i += length
                     break
             else:
@@ -195,6 +205,8 @@ class Lexicon:
                     if len(alias) <= longest_item:
                         continue
                     limit = 0 if len(alias) <= 3 else 1 if len(alias) < 6 else 2
+                    if longest_item and limit:  # an item read exactly is not padded into another
+                        limit = 0
                     d = _edit_distance(window, alias, limit)
                     if d <= limit and (best is None or (d, -len(window)) < best[:2]):
                         best = (d, -len(window), a, b, entry)

@@ -17,6 +17,9 @@ from chatkiosk.agents.hooks import TurnHooks, turn_state
 from chatkiosk.agents.tools import ToolContext
 
 from ._scan import detect_lang
+from .examples import load_examples, nearest, turn_line
+from .hint import Hints
+from .reading import Reader
 from .commands import Change, CommandResult, diff_lines, josa, refusal_message
 from .menu import Menu
 from .order import Order
@@ -128,23 +131,36 @@ def turn_language(ctx: ToolContext) -> str | None:
 
 
 class KioskTurnHooks(TurnHooks):
-    """The kiosk's part in an LLM turn: the order as a note, the honest answer at the end."""
+    """The kiosk's part in an LLM turn: the order, the words it recognised and the nearest worked
+    examples as a note; the honest answer at the end."""
 
     writes_answer = True
-    note_tokens = 160
+    note_tokens = 420
 
     def __init__(self, menu: Menu) -> None:
         self.menu = menu
+        self.hints = Hints(menu)
+        self.reader = Reader(menu, self.hints.lexicon)
+        self.examples = load_examples(menu, self.hints)
 
     async def before(self, ctx: ToolContext, text: str) -> dict[str, Any]:
-        """The order at the start of the turn, and the customer's language for it."""
+        """The order at the start of the turn, the customer's language, what the lexicon heard."""
         order, lang = await ctx.deps.kiosk.current(ctx.conversation_id, ctx.user_id)
         lang = detect_lang(text, lang)  # the utterance's script, else the conversation's
-        return {"order": order, "lang": lang if lang in ("ko", "en", "zh") else "en"}
+        heard = self.hints.read(text)
+        return {"order": order, "lang": lang if lang in ("ko", "en", "zh") else "en", "text": text,
+                "heard": heard, "reading": self.reader.read(text, heard, order)}
 
     def note(self, ctx: ToolContext, before: dict[str, Any]) -> str:
-        """The current order, for the model only."""
-        return order_note(before["order"], self.menu)
+        """For the model only: the request with its order, words and reading; without a reading,
+        the nearest worked examples before it."""
+        heard, reading = before["heard"], before["reading"]
+        now = turn_line(before["text"], order_note(before["order"], self.menu), heard, reading)
+        if reading:
+            return now
+        shown = [f"{turn_line(e.say, order_note(e.order, self.menu), e.heard)} {e.answer}"
+                 for e in nearest(self.examples, heard, before["lang"])]
+        return "Answer like these examples:\n" + "\n".join(shown) + f"\nNow:\n{now}"
 
     async def compose(self, ctx: ToolContext, before: dict[str, Any], model_text: str, result: Any) -> str:
         """The honest answer: from the order after the turn and the calls that ran."""

@@ -1,0 +1,231 @@
+"""A best guess at what a request the parser refused means, offered to the model as a hint.
+
+The parser never guesses: "sprites not colas", "no ice in either of the drinks", "the cheapest
+burger", "the same again" are handed to the LLM. But the lexicon has read most of them — the
+items and categories named (numbered `#1`, `#2` by `hint.Heard`), quantities, options, words of
+removal and change — and a few cue words more ("again", "except", "cheapest", "last",
+"altogether", in three languages) usually settle the operation. `read()` puts those together
+into `change_order` changes, or None when nothing fits. The model is shown the reading next to
+the request and decides: it may copy it, change it, or answer in words; the kiosk never runs a
+reading by itself, and whatever the model sends is validated and run like any other command.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import _lexicon as lx
+from ._scan import Lexicon, Token, normalise
+from .hint import Heard
+from .menu import Menu
+from .order import Order
+
+# Cue words the lexicon has no kind for, by what they say about the request (regexes over the
+# normalised text; Latin words on word boundaries).
+_CUES: dict[str, str] = {
+    "again": r"\b(?:same again|again|once more|one more time|another round|repeat|twice)\b"
+             r"|\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up)\b"
+             r"|똑같|한 ?번 ?더|다시 ?한|두 ?배|一样的|同样的|照样|再来一遍|再点一遍|一倍|翻倍|加倍",
+    "half": r"\bhalf\b|\bhalve\b|반만|절반|반으로|一半|减半",
+    "rest": r"\b(?:except|all but|everything but|anything but|but the|other than|only keep|keep only|just keep|"
+            r"leave only|leave just|keep just)\b|나머지|만 ?남기고|만 ?두고|除了|只留|只保留|其他|其余|别的",
+    "cheap": r"\b(?:cheapest|least expensive|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
+    "pricey": r"\b(?:most expensive|priciest|dearest|expensive)\b|비싼|贵",
+    "each": r"\b(?:one of each|each|every kind|one of every|all kinds)\b|종류별|각각|씩|每种|每样|各",
+    "last": r"\b(?:last|latest|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
+    "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
+    "swap": r"\b(?:replace|swap|switch|instead|exchange)\b",
+    "fewer": r"\b(?:fewer|less|off)\b|줄여|덜",
+}
+CUES = {name: re.compile(pattern) for name, pattern in _CUES.items()}
+
+
+def cues(text: str) -> set[str]:
+    """The cue kinds said in `text` (normalised)."""
+    return {name for name, rx in CUES.items() if rx.search(text)}
+
+
+class Reader:
+    """Reads refused requests against one menu; build it once and reuse it."""
+
+    def __init__(self, menu: Menu, lexicon: Lexicon) -> None:
+        self.menu = menu
+        self.lexicon = lexicon
+
+    def read(self, text: str, heard: Heard, order: Order) -> list[dict[str, Any]] | None:
+        """The changes `text` most likely asks for (targets and items as `#n`), or None."""
+        norm = normalise(text)
+        tokens = self.lexicon.scan(norm)
+        if any(t.kind == lx.QUESTION for t in tokens):
+            return None  # a question is answered, not read as a change
+        return _Reading(self.menu, order, heard, tokens, cues(norm)).changes()
+
+
+class _Reading:
+    def __init__(self, menu: Menu, order: Order, heard: Heard, tokens: list[Token], said: set[str]) -> None:
+        self.menu, self.order, self.heard, self.said = menu, order, heard, said
+        self.kinds = {t.kind for t in tokens}
+        self.tokens = tokens
+        self.quantities = [t.value for t in tokens if t.kind == lx.QTY and not t.weak]
+        refs = heard.ids()
+        if "again" in said and refs == ["double_cheeseburger"] and not order.find("double_cheeseburger"):
+            refs = []  # "double that": not the burger
+        self.refs = refs
+        self.present = [r for r in refs if self._in_order(r)]
+        self.absent_items = [r for r in refs if menu.has(r) and not self._in_order(r)]
+        self.categories = [r for r in refs if not menu.has(r)]
+
+    # --- helpers ---
+
+    def _in_order(self, ref: str) -> bool:
+        if self.menu.has(ref):
+            return bool(self.order.find(ref))
+        category = ref[:-1]
+        return any(self.menu.item(line.item_id).category == category for line in self.order.lines)
+
+    def _ref(self, meaning: str) -> str:
+        return self.heard.ref_for(meaning) or meaning
+
+    def _pointed(self) -> str:
+        """The target when no item is named: the last line for "that" / "the last one", else all."""
+        if "last" in self.said or lx.DEMO in self.kinds:
+            return "last"
+        return "all"
+
+    def _target(self) -> str:
+        return self._ref(self.present[0]) if self.present else self._pointed()
+
+    def _lines(self, target: str) -> list[Any]:
+        meaning = self.heard.resolve(target) or target
+        if meaning == "all":
+            return list(self.order.lines)
+        if meaning == "last":
+            line = self.order.last_line()
+            return [line] if line else []
+        if self.menu.has(meaning):
+            return self.order.find(meaning)
+        return [line for line in self.order.lines if self.menu.item(line.item_id).category == meaning[:-1]]
+
+    def _options(self, target: str) -> dict[str, str]:
+        """The options said (not the ones said to be unwanted), fitted to the target's lines."""
+        keys = {k for line in self._lines(target) for k in self.menu.item(line.item_id).options}
+        out: dict[str, str] = {}
+        for i, t in enumerate(self.tokens):
+            if t.kind != lx.OPT:
+                continue
+            after = self.tokens[i + 1].kind if i + 1 < len(self.tokens) else None
+            before = self.tokens[i - 1].kind if i else None
+            if after == lx.SUBST or before == lx.SUBST_REV:  # "아이스 말고", "instead of iced": not wanted
+                continue
+            fitting = [(k, v) for k, v in t.value if k in keys]
+            if fitting:
+                k, v = fitting[0]
+                out[k] = v
+        return out
+
+    def _quantity(self) -> int | None:
+        return self.quantities[0] if self.quantities else None
+
+    # --- the reading ---
+
+    def changes(self) -> list[dict[str, Any]] | None:
+        for rule in (self._pick, self._each, self._keep, self._halve, self._again, self._replace,
+                     self._set_option, self._set_quantity, self._remove, self._add):
+            found = rule()
+            if found:
+                return found
+        return None
+
+    def _pick(self) -> list[dict[str, Any]] | None:
+        kind = "priciest" if "pricey" in self.said else "cheapest" if "cheap" in self.said else None
+        if kind is None or not self.categories:
+            return None
+        change: dict[str, Any] = {"do": "add", "item": f"{kind}_{self._ref(self.categories[0])}"}
+        if self._quantity() and self._quantity() > 1:
+            change["quantity"] = self._quantity()
+        return [change]
+
+    def _each(self) -> list[dict[str, Any]] | None:
+        if "each" not in self.said:
+            return None
+        if self.categories and not self.absent_items and not self.present:
+            return [{"do": "add", "item": f"each_{self._ref(self.categories[0])}"}]
+        if len(self.absent_items) >= 2:
+            q = self._quantity()
+            return [{"do": "add", "item": self._ref(r), **({"quantity": q} if q and q > 1 else {})}
+                    for r in self.absent_items]
+        return None
+
+    def _keep(self) -> list[dict[str, Any]] | None:
+        if "rest" not in self.said or not self.present:
+            return None
+        return [{"do": "keep_only", "target": self._ref(self.present[0])}]
+
+    def _halve(self) -> list[dict[str, Any]] | None:
+        if "half" not in self.said or not self.order.lines:
+            return None
+        return [{"do": "halve", "target": self._target()}]
+
+    def _again(self) -> list[dict[str, Any]] | None:
+        if "again" not in self.said or not self.order.lines or self.absent_items:
+            return None
+        return [{"do": "repeat", "target": self._target()}]
+
+    def _replace(self) -> list[dict[str, Any]] | None:
+        if len(self.absent_items) != 1 or not self.order.lines or lx.MORE in self.kinds:
+            return None
+        new = self.absent_items[0]
+        said_change = self.kinds & {lx.CHANGE, lx.SUBST, lx.SUBST_REV, lx.REMOVE, lx.CANCEL} or "swap" in self.said
+        same_kind = [r for r in self.present if self.menu.has(r)
+                     and self.menu.item(r).category == self.menu.item(new).category]
+        if not said_change and not same_kind:
+            return None
+        target = self._ref(self.present[0]) if self.present else self._pointed()
+        if target == "all":
+            return None
+        change: dict[str, Any] = {"do": "replace", "target": target, "item": self._ref(new)}
+        lines = self._lines(target)
+        have = sum(line.quantity for line in lines)
+        if lx.PART in self.kinds and self.quantities and min(self.quantities) < have:
+            change["quantity"] = min(self.quantities)
+        return [change]
+
+    def _set_option(self) -> list[dict[str, Any]] | None:
+        if lx.OPT not in self.kinds or self.absent_items or not self.order.lines:
+            return None
+        target = self._ref(self.present[0]) if self.present else ("last" if "last" in self.said else "all")
+        options = self._options(target)
+        if not options:
+            return None
+        change: dict[str, Any] = {"do": "set_option", "target": target, "options": options}
+        if lx.PART in self.kinds and self.quantities:
+            have = sum(line.quantity for line in self._lines(target))
+            if min(self.quantities) < have:
+                change["quantity"] = min(self.quantities)
+        return [change]
+
+    def _set_quantity(self) -> list[dict[str, Any]] | None:
+        if not self.present or not self.quantities or self.absent_items:
+            return None
+        if not ({"total"} & self.said or self.kinds & {lx.TO, lx.ONLY, lx.CHANGE}):
+            return None
+        return [{"do": "set_quantity", "target": self._ref(self.present[0]), "quantity": self.quantities[0]}]
+
+    def _remove(self) -> list[dict[str, Any]] | None:
+        removing = self.kinds & {lx.REMOVE, lx.CANCEL} or "fewer" in self.said
+        if not removing or self.absent_items or not self.order.lines:
+            return None
+        if not self.present and not ({"last"} & self.said or lx.DEMO in self.kinds):
+            return None
+        change: dict[str, Any] = {"do": "remove", "target": self._target()}
+        if self.quantities:
+            change["quantity"] = self.quantities[0]
+        return [change]
+
+    def _add(self) -> list[dict[str, Any]] | None:
+        if not self.absent_items or self.kinds & {lx.REMOVE, lx.CANCEL, lx.CHANGE, lx.SUBST, lx.SUBST_REV} or "swap" in self.said:
+            return None
+        q = self._quantity()
+        return [{"do": "add", "item": self._ref(r), **({"quantity": q} if q and q > 1 else {})}
+                for r in self.absent_items]
