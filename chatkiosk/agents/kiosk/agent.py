@@ -2,8 +2,12 @@
 
 Plain orders never reach the LLM: the rule-based parser turns them into commands (the
 agent's `intercept`). Whatever the parser cannot place goes to the LLM, which can change the
-order only through the same nine commands, offered as tools. Paying through the LLM needs the
-customer's confirmation; a customer who says "카드로 할게요" has already confirmed.
+order only through the same nine commands, offered as tools, and `change_order` (operations on
+targets, run as those commands; see `change`). Each turn the model gets the order, the menu ids
+of the words the lexicon recognised and the kiosk's reading of the request (`reading`), which
+it may copy or correct (`honest.KioskTurnHooks`).
+Paying through the LLM needs the customer's confirmation; a customer who says "카드로 할게요" has
+already confirmed.
 """
 
 from __future__ import annotations
@@ -16,17 +20,16 @@ from typing import Any
 
 from chatkiosk.agents.base import Agent, InterceptResult
 from chatkiosk.agents.context import ContextPolicy
+from chatkiosk.agents.hooks import turn_state
 from chatkiosk.agents.tools import Tool, ToolCallRecord, ToolContext, ToolRegistry, tool_from_model
 from chatkiosk.errors import ToolError
 
-from .commands import COMMANDS, CommandResult
-from chatkiosk.agents.hooks import turn_state
-
-from .honest import KioskTurnHooks, turn_language
 from .change import DESCRIPTION as CHANGE_DESCRIPTION
 from .change import NAME as CHANGE_ORDER
 from .change import Change, ChangeOrder, categories, commands_for
 from .change import decoding_schema as change_decoding_schema
+from .commands import COMMANDS, CommandResult
+from .honest import KioskTurnHooks, turn_language
 from .menu import Menu
 from .parser import Parser
 from .reply import compose_reply
@@ -83,6 +86,9 @@ def system_prompt(menu: Menu) -> str:
 _EXAMPLES = """Examples (customer message, then your answer):
 "swap my coke for a sprite" [Current order: 1 cola.] [Words: #1 "coke" = cola, #2 "sprite" = cider.] [Reading: [{"do":"replace","target":"#1","item":"#2"}]] → {"tool":"change_order","arguments":{"changes":[{"do":"replace","target":"#1","item":"#2"}]}}
 "감자튀김은 두 개만요" [Current order: 3 fries.] [Words: #1 "감자튀김" = fries.] [Reading: [{"do":"set_quantity","target":"#1","quantity":2}]] → {"tool":"change_order","arguments":{"changes":[{"do":"set_quantity","target":"#1","quantity":2}]}}
+"雪碧照样再来一杯" [Current order: 1 cider; 1 fries.] [Words: #1 "雪碧" = cider.] [Reading: [{"do":"repeat","target":"#1"}]] → {"tool":"change_order","arguments":{"changes":[{"do":"repeat","target":"#1"}]}}
+"keep only the fries" [Current order: 1 fries; 2 cola.] [Words: #1 "fries" = fries.] [Reading: [{"do":"keep_only","target":"#1"}]] → {"tool":"change_order","arguments":{"changes":[{"do":"keep_only","target":"#1"}]}}
+"five fries overall, please" [Current order: 1 fries; 1 cola.] [Words: #1 "fries" = fries.] → {"tool":"change_order","arguments":{"changes":[{"do":"set_quantity","target":"#1","quantity":5}]}}
 "for here" → {"tool":"set_dine_option","arguments":{"dine":"dine_in"}}
 "what is in the double cheeseburger?" [Words: #1 "double cheeseburger" = double_cheeseburger.] → Two beef patties with cheese."""
 
@@ -207,25 +213,29 @@ def _pay_summary(arguments: dict[str, Any], cart: dict[str, Any] | None = None) 
     return f"pay ₩{cart['total']:,} by {arguments.get('method')} for {lines}"
 
 
+async def _run_changes(ctx: ToolContext, changes: list[Change]) -> dict[str, Any]:
+    """Run changes (with `#n` read as the turn's numbered words) as commands on the order."""
+    service = _service(ctx)
+    order, _ = await service.current(ctx.conversation_id, ctx.user_id)
+    before = turn_state(ctx)
+    heard = before.get("heard") if isinstance(before, dict) else None
+    if heard is not None:  # "#2": the second item or category word the kiosk recognised
+        changes = [c.model_copy(update={"target": heard.resolve(c.target), "item": heard.resolve(c.item)})
+                   for c in changes]
+    commands = [(n, _without_default_noise(service.menu, a)) for n, a in commands_for(order, service.menu, changes)]
+    counter = await service.run(ctx.conversation_id, ctx.user_id, commands or [("show_order", {})], turn_language(ctx))
+    refused = [r for r in counter.results if not r.ok]
+    body: dict[str, Any] = {"ok": not refused, "state": counter.order.state.value}
+    if refused:
+        body["message"] = " ".join(r.message or "" for r in refused).strip()
+        body["reason"] = refused[0].reason
+    body["order"] = counter.order.to_public(service.menu, counter.lang)
+    return body
+
+
 def _change_order_tool(menu: Menu) -> Tool:
     async def run(ctx: ToolContext, changes: list[Any]) -> dict[str, Any]:
-        service = _service(ctx)
-        order, _ = await service.current(ctx.conversation_id, ctx.user_id)
-        wanted = [Change.model_validate(c) if isinstance(c, dict) else c for c in changes]
-        before = turn_state(ctx)
-        heard = before.get("heard") if isinstance(before, dict) else None
-        if heard is not None:  # "#2": the second item or category word the kiosk recognised
-            wanted = [c.model_copy(update={"target": heard.resolve(c.target), "item": heard.resolve(c.item)})
-                      for c in wanted]
-        commands = [(n, _without_default_noise(service.menu, a)) for n, a in commands_for(order, service.menu, wanted)]
-        counter = await service.run(ctx.conversation_id, ctx.user_id, commands or [("show_order", {})], turn_language(ctx))
-        refused = [r for r in counter.results if not r.ok]
-        body: dict[str, Any] = {"ok": not refused, "state": counter.order.state.value}
-        if refused:
-            body["message"] = " ".join(r.message or "" for r in refused).strip()
-            body["reason"] = refused[0].reason
-        body["order"] = counter.order.to_public(service.menu, counter.lang)
-        return body
+        return await _run_changes(ctx, [Change.model_validate(c) if isinstance(c, dict) else c for c in changes])
 
     built = tool_from_model(CHANGE_ORDER, CHANGE_DESCRIPTION, ChangeOrder, run)
     return dataclasses.replace(built, decoding_schema=change_decoding_schema(menu))

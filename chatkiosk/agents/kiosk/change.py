@@ -155,8 +155,8 @@ def _set_option(menu: Menu, lines: list[OrderLine], change: Change) -> list[tupl
 
 def _replace(menu: Menu, lines: list[OrderLine], change: Change) -> list[tuple[str, dict[str, Any]]]:
     new = pick(menu, change.item or "")
-    if len(new) != 1 or not new[0]:
-        return [("add_item", {"item_id": change.item or "", "quantity": 1})]  # refused: not on the menu
+    if len(new) != 1 or not menu.has(new[0]):  # refused as not on the menu, before anything is removed
+        return [("add_item", {"item_id": change.item or "", "quantity": 1})]
     out = []
     for line in lines:
         if line.item_id == new[0] and not change.options:

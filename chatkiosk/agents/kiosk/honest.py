@@ -17,7 +17,7 @@ from chatkiosk.agents.hooks import TurnHooks, turn_state
 from chatkiosk.agents.tools import ToolContext
 
 from ._scan import detect_lang
-from .examples import load_examples, nearest, turn_line
+from .examples import load_examples, nearest, reading_note, turn_line
 from .hint import Hints
 from .reading import Reader
 from .commands import Change, CommandResult, diff_lines, josa, refusal_message
@@ -155,9 +155,9 @@ class KioskTurnHooks(TurnHooks):
         """For the model only: the request with its order, words and reading; without a reading,
         the nearest worked examples before it."""
         heard, reading = before["heard"], before["reading"]
-        now = turn_line(before["text"], order_note(before["order"], self.menu), heard, reading)
-        if reading:
-            return now
+        if reading:  # the request is the message itself: only what the kiosk adds to it
+            return " ".join(filter(None, [order_note(before["order"], self.menu), heard.note(), reading_note(reading)]))
+        now = turn_line(before["text"], order_note(before["order"], self.menu), heard)
         shown = [f"{turn_line(e.say, order_note(e.order, self.menu), e.heard)} {e.answer}"
                  for e in nearest(self.examples, heard, before["lang"])]
         return "Answer like these examples:\n" + "\n".join(shown) + f"\nNow:\n{now}"

@@ -33,12 +33,23 @@ _CUES: dict[str, str] = {
     "cheap": r"\b(?:cheapest|least expensive|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
     "pricey": r"\b(?:most expensive|priciest|dearest|expensive)\b|비싼|贵",
     "each": r"\b(?:one of each|each|every kind|one of every|all kinds)\b|종류별|각각|씩|每种|每样|各",
-    "last": r"\b(?:last|latest|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
+    "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
     "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
     "swap": r"\b(?:replace|swap|switch|instead|exchange)\b",
+    "drop": r"\b(?:scrap|ditch|nix|lose)\b",
     "fewer": r"\b(?:fewer|less|off)\b|줄여|덜",
 }
 CUES = {name: re.compile(pattern) for name, pattern in _CUES.items()}
+# Question words that make a question by themselves; the lexicon's others ("돼요", "있어요",
+# "메뉴") ask only with a question mark ("두 개만 있으면 돼요" is a request).
+_ASKING = {"what", "what's", "whats", "which", "how", "why", "recommend", "suggest", "뭐", "뭐가", "어떤", "어떻게",
+           "추천", "얼마", "무슨", "왜", "뭔가요", "뭐예요", "什么", "吗", "推荐", "哪", "多少", "怎么", "为什么", "呢"}
+
+
+def _asks(tokens: list[Token]) -> bool:
+    """Whether the utterance is a question (then it is answered, not read as a change)."""
+    words = [t.text for t in tokens if t.kind == lx.QUESTION]
+    return any(w in _ASKING for w in words) or bool(words and any(t.kind == lx.MAYBE_QUESTION for t in tokens))
 
 
 def cues(text: str) -> set[str]:
@@ -57,7 +68,7 @@ class Reader:
         """The changes `text` most likely asks for (targets and items as `#n`), or None."""
         norm = normalise(text)
         tokens = self.lexicon.scan(norm)
-        if any(t.kind == lx.QUESTION for t in tokens):
+        if _asks(tokens):
             return None  # a question is answered, not read as a change
         return _Reading(self.menu, order, heard, tokens, cues(norm)).changes()
 
@@ -88,10 +99,11 @@ class _Reading:
         return self.heard.ref_for(meaning) or meaning
 
     def _pointed(self) -> str:
-        """The target when no item is named: the last line for "that" / "the last one", else all."""
-        if "last" in self.said or lx.DEMO in self.kinds:
+        """The target when no item is named: the last line for "the last one" or "that" (not "all
+        that"), else all."""
+        if "last" in self.said:
             return "last"
-        return "all"
+        return "last" if lx.DEMO in self.kinds and lx.ALL not in self.kinds else "all"
 
     def _target(self) -> str:
         return self._ref(self.present[0]) if self.present else self._pointed()
@@ -213,12 +225,14 @@ class _Reading:
         return [{"do": "set_quantity", "target": self._ref(self.present[0]), "quantity": self.quantities[0]}]
 
     def _remove(self) -> list[dict[str, Any]] | None:
-        removing = self.kinds & {lx.REMOVE, lx.CANCEL} or "fewer" in self.said
-        if not removing or self.absent_items or not self.order.lines:
+        # "no", "not", "without" remove only next to an item ("not sure about all this" removes nothing).
+        removing = any(t.kind in (lx.REMOVE, lx.CANCEL) and not t.weak for t in self.tokens)
+        if not (removing or self.said & {"fewer", "drop"}) or self.absent_items or not self.order.lines:
             return None
-        if not self.present and not ({"last"} & self.said or lx.DEMO in self.kinds):
-            return None
-        change: dict[str, Any] = {"do": "remove", "target": self._target()}
+        target = self._target()
+        if target == "all":
+            return None  # cancelling the whole order is said in so many words (the parser's job)
+        change: dict[str, Any] = {"do": "remove", "target": target}
         if self.quantities:
             change["quantity"] = self.quantities[0]
         return [change]
