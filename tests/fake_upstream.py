@@ -10,7 +10,8 @@ It runs uvicorn in a background thread on 127.0.0.1 (a port the OS picks), so th
 under test goes through real sockets, real SSE framing and real disconnects. Replies are
 taken from the queue in order, then `default` (set with `script`). The same `Reply` is
 encoded as OpenAI chunks on `/v1/chat/completions` and as Anthropic events on
-`/v1/messages`; failures (delay, drop, hang, trickle, HTTP errors) act on either.
+`/v1/messages`; failures (delay, drop, hang, trickle, HTTP errors) act on either. An OpenAI
+request's `n` and `logprobs` are answered (see `Asked`).
 
 It is a raw ASGI app, not a framework one, to stay cheap under benchmark load
 (hundreds of concurrent streams) and to see each client disconnect directly.
@@ -28,7 +29,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["FakeToolCall", "FakeUpstream", "Received", "Reply"]
+__all__ = ["Asked", "FakeToolCall", "FakeUpstream", "Received", "Reply", "choice_text", "token_logprob"]
 
 
 @dataclass(frozen=True)
@@ -303,10 +304,10 @@ class FakeUpstream:
         model = request.get("model") or self.model
         if request.get("stream"):
             include_usage = anthropic or bool((request.get("stream_options") or {}).get("include_usage"))
-            events = _anthropic_events(reply, model) if anthropic else _openai_events(reply, model, include_usage)
+            events = _anthropic_events(reply, model) if anthropic else _openai_events(reply, model, include_usage, Asked.of(request))
             await self._stream(send, reply, events)
         else:
-            answer = _anthropic_message(reply, model) if anthropic else _openai_completion(reply, model)
+            answer = _anthropic_message(reply, model) if anthropic else _openai_completion(reply, model, Asked.of(request))
             await self._answer(send, reply, answer)
         received.completed_at = time.monotonic()
 
@@ -366,21 +367,61 @@ def _sse(data: Any, event: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(data)}\n\n".encode()
 
 
-def _openai_events(reply: Reply, model: str, include_usage: bool) -> list[bytes]:
+@dataclass(frozen=True)
+class Asked:
+    """What an OpenAI request asked of the answer's shape: `n` choices, `logprobs`, `top_logprobs`.
+
+    Choice 0 is the reply's text (and its tool calls); choice i > 0 is `choice_text(reply, i)`.
+    With `logprobs`, each content piece is one token whose logprob is `token_logprob(i, k)`
+    (choice i, piece k) and whose `top_logprobs` are that many made-up alternatives.
+    """
+
+    n: int = 1
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+    @classmethod
+    def of(cls, request: dict) -> Asked:
+        return cls(int(request.get("n") or 1), bool(request.get("logprobs")), int(request.get("top_logprobs") or 0))
+
+    def token(self, choice: int, k: int, text: str) -> dict:
+        top = [{"token": f"{text}~{j}", "logprob": -1.0 - j, "bytes": list(f"{text}~{j}".encode())} for j in range(self.top_logprobs)]
+        return {"token": text, "logprob": token_logprob(choice, k), "bytes": list(text.encode()), "top_logprobs": top}
+
+
+def choice_text(reply: Reply, choice: int) -> str:
+    """The text of choice `choice` when a client asks for several."""
+    return reply.text if choice == 0 else f"{reply.text} (answer {choice + 1})"
+
+
+def token_logprob(choice: int, k: int) -> float:
+    """The logprob the fake gives the k-th piece of a choice."""
+    return -round(0.01 * (choice + 1) + 0.1 * k, 4)
+
+
+def _openai_events(reply: Reply, model: str, include_usage: bool, asked: Asked = Asked()) -> list[bytes]:
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
 
-    def chunk(delta: dict, finish: str | None = None) -> bytes:
-        return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    def chunk(delta: dict, finish: str | None = None, index: int = 0, logprobs: dict | None = None) -> bytes:
+        choice = {"index": index, "delta": delta, "finish_reason": finish}
+        if asked.logprobs:
+            choice["logprobs"] = logprobs
+        return _sse({**base, "choices": [choice]})
 
-    events = [chunk({"role": "assistant", "content": ""})]
-    events += [chunk({"content": piece}) for piece in _split(reply.text, reply.chunks)]
+    events = [chunk({"role": "assistant", "content": ""}, index=i) for i in range(asked.n)]
+    texts = [_split(choice_text(reply, i), reply.chunks) for i in range(asked.n)]
+    for k in range(max(map(len, texts))):  # the choices' pieces interleaved, as OpenAI streams them
+        for i, pieces in enumerate(texts):
+            if k < len(pieces):
+                logprobs = {"content": [asked.token(i, k, pieces[k])], "refusal": None}
+                events.append(chunk({"content": pieces[k]}, index=i, logprobs=logprobs))
     for i, call in enumerate(reply.tool_calls):
         call_id = call.id or f"call_fake_{i}"
         first = {"index": i, "id": call_id, "type": "function", "function": {"name": call.name, "arguments": ""}}
         events.append(chunk({"tool_calls": [first]}))
         for piece in _split(call.arguments_json, call.pieces):
             events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
-    events.append(chunk({}, _finish(reply)))
+    events += [chunk({}, _finish(reply) if i == 0 else "stop", index=i) for i in range(asked.n)]
     if include_usage and reply.usage is not None:
         p, c = reply.usage
         events.append(_sse({**base, "choices": [], "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}}))
@@ -389,20 +430,28 @@ def _openai_events(reply: Reply, model: str, include_usage: bool) -> list[bytes]
     return events
 
 
-def _openai_completion(reply: Reply, model: str) -> dict:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {"id": c.id or f"call_fake_{i}", "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
-            for i, c in enumerate(reply.tool_calls)
-        ]
+def _openai_completion(reply: Reply, model: str, asked: Asked = Asked()) -> dict:
+    choices = []
+    for i in range(asked.n):
+        text = choice_text(reply, i)
+        message: dict[str, Any] = {"role": "assistant", "content": text or None}
+        if reply.tool_calls and i == 0:
+            message["tool_calls"] = [
+                {"id": c.id or f"call_fake_{n}", "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+                for n, c in enumerate(reply.tool_calls)
+            ]
+        choice: dict[str, Any] = {"index": i, "message": message, "finish_reason": _finish(reply) if i == 0 else "stop"}
+        if asked.logprobs:
+            tokens = [asked.token(i, k, piece) for k, piece in enumerate(_split(text, reply.chunks))]
+            choice["logprobs"] = {"content": tokens, "refusal": None}
+        choices.append(choice)
     p, c = reply.usage or (0, 0)
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
+        "choices": choices,
         "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
     }
 

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from chatkiosk.agents.tools import ToolRegistry
-from chatkiosk.llm.base import Message
+from chatkiosk.agents.tools import Tool
+from chatkiosk.llm.base import Message, ToolSpec
+from chatkiosk.llm.grammars import decodable
+
+Commands = Iterable[Tool | ToolSpec]
+"""The tools a command may name: an agent's registry, and the client's own tools beside it."""
 
 COMMAND_SHAPE = '{"tool": "<tool name>", "arguments": {...}}'
 _FENCE = re.compile(r"^```[ \t]*([A-Za-z]*)[ \t]*\n?(.*?)\n?[ \t]*```\s*$", re.S)
 
 
-def command_prompt(tools: ToolRegistry, *, compact: bool = False) -> str:
+def command_prompt(tools: Commands, *, compact: bool = False) -> str:
     """The system-prompt section that teaches a model without tool calling to use tools.
 
     Each tool's arguments are given as their JSON schema, or (`compact`, for small context
@@ -77,19 +82,24 @@ _NOT_DECODED = ("title", "default", "minLength", "maxLength")
 def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The argument schema for decoding: without titles, defaults and string lengths."""
     if isinstance(schema, dict):
-        return {k: _compact_schema(v) for k, v in schema.items() if k not in _NOT_DECODED}
+        return {
+            k: {name: _compact_schema(sub) for name, sub in v.items()} if k == "properties" and isinstance(v, dict) else _compact_schema(v)
+            for k, v in schema.items() if k not in _NOT_DECODED  # a property may be called `title`
+        }
     if isinstance(schema, list):
         return [_compact_schema(v) for v in schema]
     return schema
 
 
-def command_schema(tools: ToolRegistry) -> dict[str, Any]:
-    """The JSON schema of a command answer: one command object, or a non-empty list of them."""
+def command_schema(tools: Commands) -> dict[str, Any]:
+    """The JSON schema of a command answer: one command object, or a non-empty list of them.
+
+    Argument schemas are made decodable (their `$ref`s inlined: a client's schema has its own)."""
     one = {
         "anyOf": [
             {
                 "type": "object",
-                "properties": {"tool": {"const": t.name}, "arguments": _compact_schema(t.decoding_schema or t.parameters)},
+                "properties": {"tool": {"const": t.name}, "arguments": decodable(_compact_schema(getattr(t, "decoding_schema", None) or t.parameters))},
                 "required": ["tool", "arguments"],
                 "additionalProperties": False,
             }
@@ -157,12 +167,13 @@ def parse_commands(text: str) -> tuple[list[tuple[str, dict[str, Any]]], str | N
     return commands, None
 
 
-def to_command_messages(messages: list[Message], tools: ToolRegistry, *, compact: bool = False) -> list[Message]:
+def to_command_messages(messages: list[Message], tools: Commands, *, compact: bool = False) -> list[Message]:
     """The conversation for a model without tool calling: the command prompt joins the first
     system message, tool calls become the command text and tool results become user text."""
     out: list[Message] = []
     names: dict[str, str] = {}
-    prompt = command_prompt(tools, compact=compact)
+    tools = list(tools)
+    prompt = command_prompt(tools, compact=compact) if tools else None  # none: earlier tool traffic only
     for m in messages:
         role = m.get("role")
         if role == "assistant" and m.get("tool_calls"):
@@ -186,6 +197,8 @@ def to_command_messages(messages: list[Message], tools: ToolRegistry, *, compact
             out.append({"role": "user", "content": text})
         else:
             out.append({k: v for k, v in m.items() if k in ("role", "content")})
+    if prompt is None:
+        return out
     if out and out[0].get("role") == "system":
         out[0] = {"role": "system", "content": f"{out[0].get('content') or ''}\n\n{prompt}".lstrip()}
     else:

@@ -21,7 +21,7 @@ from chatkiosk.agents.command_format import command_prompt
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import ToolContext
 from chatkiosk.events import DeltaEvent
-from chatkiosk.llm.base import Message, Provider
+from chatkiosk.llm.base import Message, Provider, ToolSpec
 
 if TYPE_CHECKING:
     from chatkiosk.agents.base import Agent
@@ -55,12 +55,14 @@ def turn_state(ctx: ToolContext) -> Any:
     return ctx.state.get(_BEFORE)
 
 
-def fit_context(agent: Agent, provider: Provider, max_tokens: int | None) -> ContextPolicy:
-    """The agent's context policy, shrunk to what fits the provider's window."""
+def fit_context(agent: Agent, provider: Provider, max_tokens: int | None, client_tools: list[ToolSpec] | None = None) -> ContextPolicy:
+    """The agent's context policy, shrunk to what fits the provider's window (the command
+    prompt of the agent's tools and the client's included)."""
     extra = agent.hooks.note_tokens if agent.hooks is not None else 0
-    if len(agent.tools) and not getattr(provider, "supports_tools", False):
+    commands = [*agent.tools, *(client_tools or [])]
+    if commands and not getattr(provider, "supports_tools", False):
         compact = getattr(provider, "context_window", None) is not None
-        extra += provider.count_tokens(command_prompt(agent.tools, compact=compact))
+        extra += provider.count_tokens(command_prompt(commands, compact=compact))
     return fit_policy(agent.context, provider, max_tokens, extra_prompt_tokens=extra)
 
 

@@ -4,8 +4,10 @@
 `AgentResult`. Limits: a step limit (one step is one model call), a per-turn token budget and
 a deadline; going past one raises an `AgentLimitExceeded` carrying the partial result.
 
-Only tools of the agent's registry are offered and run; a call to any other name is an error
-result the model sees. Models without native tool calling get the same tools through the JSON
+Only tools of the agent's registry run; a call to any other name is an error result the model
+sees. A client's own tools (the OpenAI API) are offered beside them and never run here: a call
+to one ends the run (`AgentResult.client_calls`). `tool_choice` forces a call ("required" on
+every step, a named tool on the first). Models without native tool calling get the same tools through the JSON
 command format (`command_format`): a reply that starts like a command is held back, so raw
 JSON does not reach the user; a command that cannot be used is fed back once; the answer's
 schema goes to the provider (`GenerationOptions.command_schema`) to constrain decoding.
@@ -41,6 +43,7 @@ from chatkiosk.agents.tools import (
     ToolCallRecord,
     ToolContext,
     ToolOutcome,
+    Tool,
     ToolRecorder,
     ToolRegistry,
     error_result,
@@ -64,6 +67,9 @@ from chatkiosk.llm.base import (
 )
 
 DEFAULT_STEP_LIMIT = 8
+
+ToolChoice = str | dict[str, Any] | None
+"""A forced tool call: "required", or {"type": "function", "function": {"name": ...}}; None: auto."""
 
 
 @dataclass(slots=True)
@@ -154,14 +160,21 @@ class AgentRun:
         guard: TurnGuard | None = None,
         stop_after_tools: bool = False,
         client_tools: list[ToolSpec] | None = None,
+        tool_choice: ToolChoice = None,
     ) -> None:
         self.provider = provider
         self.stop_after_tools = stop_after_tools
         self.client_tools = list(client_tools or [])
         self._client_names = {t.name for t in self.client_tools}
+        self.tool_choice = tool_choice
+        # With "required": the tools a forced step may call (None: all; the client's alone once
+        # the agent's have run on a small model, which would otherwise call them again and again).
+        self._forced_names: set[str] | None = None
         self.messages = list(messages)
         self.ctx = ctx
         self.tools = tools if tools is not None else ToolRegistry()
+        # What the JSON command format offers: the agent's tools, then the client's.
+        self._commands: list[Tool | ToolSpec] = [*self.tools, *self.client_tools]
         self.options = options
         self.step_limit = max(1, step_limit)
         self.token_budget = token_budget
@@ -215,8 +228,8 @@ class AgentRun:
             return None
         count = self.provider.count_tokens
         prompt = sum(message_tokens(m, count) for m in to_send)
-        if self._native and len(self.tools):
-            prompt += count(json.dumps([t.parameters for t in self.tools]))
+        if self._native and self._commands:
+            prompt += count(json.dumps([t.parameters for t in self._commands]))
         if self._known is not None:
             covered, tokens = self._known  # + 1: the assistant message is that call's completion
             prompt = max(prompt, tokens + sum(message_tokens(m, count) for m in self.messages[covered + 1:]))
@@ -230,30 +243,35 @@ class AgentRun:
     async def _run(self) -> AsyncIterator[AgentEvent]:
         if self.time_budget is not None:
             self._deadline = self._now() + self.time_budget
-        command_mode = not self._native and len(self.tools) > 0
+        command_mode = not self._native and bool(self._commands)
         if command_mode and self.options.command_schema is None:
-            self.options = replace(self.options, command_schema=command_schema(self.tools))
+            self.options = replace(self.options, command_schema=command_schema(self._commands))
+        known = {t.name for t in self._commands}
         fed_back = False
         seen: set[str] = set()  # commands already run this turn (JSON command format)
         for step_no in range(1, self.step_limit + 1):
             self._check_time()
-            to_send = (
-                to_command_messages(self.messages, self.tools, compact=self._compact)
-                if not self._native and len(self.tools) else list(self.messages)
+            to_send = (  # without native tools, earlier tool traffic is shown as commands and results too
+                to_command_messages(self.messages, self._commands, compact=self._compact)
+                if not self._native and (self._commands or any(m.get("role") == "tool" for m in self.messages))
+                else list(self.messages)
             )
             step = _Step()
-            async with aclosing(self._model_step(to_send, step, command_mode)) as pieces:
+            options = self._step_options(step_no, command_mode)
+            async with aclosing(self._model_step(to_send, step, command_mode, options)) as pieces:
                 async for item in pieces:
                     yield item
             self.result.steps = step_no
 
             if command_mode and step.buffered:
                 commands, error = parse_commands(step.text)
+                if self.options.response_format is not None and (error is not None or any(n not in known for n, _ in commands)):
+                    commands, error = [], None  # JSON that is no command: the structured answer itself
                 keys = [json.dumps([n, a], sort_keys=True, ensure_ascii=False) for n, a in commands]
                 if commands and all(k in seen for k in keys) and step_no < self.step_limit:
-                    # The same command again: its result is in already. Ask for the answer in text.
-                    self.options = replace(self.options, text_only=True)
-                    command_mode = False
+                    # The same command again: its result is in already. Ask for the answer in text
+                    # (or, when the client requires a tool call, for a call of the client's tools).
+                    command_mode = self._after_agent_tools()
                     continue
                 seen.update(keys)
                 if commands:
@@ -300,16 +318,39 @@ class AgentRun:
             if command_mode and self._compact:
                 # A small local model answers from the results in text: left free, it calls the
                 # same tools again and again.
-                self.options = replace(self.options, text_only=True)
-                command_mode = False
+                command_mode = self._after_agent_tools()
         raise self._fail(StepLimitExceeded, f"the turn reached its step limit of {self.step_limit}")
 
+    def _after_agent_tools(self) -> bool:
+        """A small model's next step once the agent's tools ran: the answer in text, or (a tool
+        call required, client tools offered) a call of the client's tools. True: commands still."""
+        if self.tool_choice == "required" and self.client_tools:
+            self._forced_names = set(self._client_names)
+            return True
+        self.options = replace(self.options, text_only=True)
+        return False
+
+    def _step_options(self, step_no: int, command_mode: bool) -> GenerationOptions:
+        """This step's options: a tool call forced as the client asked (`tool_choice`), on every
+        step for "required", on the first for a named tool."""
+        choice = self.tool_choice
+        if choice is None or (isinstance(choice, dict) and step_no > 1):
+            return self.options
+        if self._native:
+            return replace(self.options, tool_choice=choice)
+        if not command_mode:
+            return self.options
+        names = {str((choice.get("function") or {}).get("name"))} if isinstance(choice, dict) else self._forced_names
+        tools = [t for t in self._commands if names is None or t.name in names]
+        if not tools:
+            return self.options
+        return replace(self.options, command_schema=command_schema(tools), tool_choice="required", text_only=False)
+
     async def _model_step(
-        self, to_send: list[Message], step: _Step, command_mode: bool
+        self, to_send: list[Message], step: _Step, command_mode: bool, options: GenerationOptions
     ) -> AsyncIterator[DeltaEvent]:
         """One model call, streamed: text is passed on (or held back while it may be a command)."""
         room = self._completion_room(to_send)
-        options = self.options
         if room is not None and (options.max_tokens is None or options.max_tokens > room):
             options = replace(options, max_tokens=room)
         if getattr(self.provider, "context_window", None):  # the prompt and the answer fit the window
@@ -453,6 +494,7 @@ def run_agent(
     guard: TurnGuard | None = None,
     stop_after_tools: bool = False,
     client_tools: list[ToolSpec] | None = None,
+    tool_choice: ToolChoice = None,
 ) -> AgentRun:
     """Run the agent loop on `messages` (the built context, system prompt first).
 
@@ -462,6 +504,9 @@ def run_agent(
     with `ctx`; `recorder` is awaited with each `ToolCallRecord`; side-effecting tools need
     `confirmations` (without it they are refused); `stop_after_tools` ends the run after the
     first step that ran tools (its result has `finish_reason` "tool_calls" and no text).
+    `client_tools` are offered beside the agent's; a call to one ends the run (`client_calls`).
+    `tool_choice` forces a call: "required" on every step, {"type": "function", "function":
+    {"name": …}} on the first (a provider without native tools gets a grammar of only commands).
     """
     return AgentRun(
         provider, messages, ctx, tools,
@@ -469,5 +514,5 @@ def run_agent(
         time_budget=time_budget, tool_timeout=tool_timeout,
         parallel_tool_calls=parallel_tool_calls, recorder=recorder, confirmations=confirmations, guard=guard,
         stop_after_tools=stop_after_tools,
-        client_tools=client_tools,
+        client_tools=client_tools, tool_choice=tool_choice,
     )

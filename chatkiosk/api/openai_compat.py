@@ -7,11 +7,14 @@ an upstream model of a provider an admin marked `passthrough` (the client's `too
 relayed and the model's tool calls come back to the client; nothing runs here).
 
 Decisions: `tools` sent with an agent model are offered beside the agent's own, and a call
-to one goes back to the client (`openai_client_tools` may ignore or refuse them instead); the
-client's tool traffic in later requests is accepted only for tools it offers, so a client never
-makes an agent run a tool it does not grant. A bound call (openai_clients.py) stores the last
-user message in the conversation and builds the context from the stored history (earlier
-messages in the body are not used: the conversation is the record). An unbound call is
+to one goes back to the client (`openai_client_tools` may ignore or refuse them instead);
+`tool_choice` is honoured ("required": a call on every step until the client's tool is called;
+a named tool: that call first; "none": no tool at all). The client's tool traffic in later
+requests is accepted only for tools it offers, so a client never makes an agent run a tool it
+does not grant. A bound call (openai_clients.py) stores the last user message in the
+conversation and builds the context from the stored history (earlier messages in the body are
+not used: the conversation is the record); its client tool results answer the calls stored
+with the conversation's last answer (chat/client_calls.py). An unbound call is
 ephemeral: it is rate-limited, quota-charged and counted like any turn, but nothing is stored.
 """
 
@@ -150,28 +153,42 @@ def _agent_history(messages: list[ChatMessageIn], client_tools: set[str], start:
     return history
 
 
-def _client_tools(runtime: Runtime, body: ChatCompletionRequest, binding: str | None) -> list[ToolSpec] | None:
-    """The client's tools to offer beside the agent's own (None: none are), as the settings say."""
+def _tool_offer(runtime: Runtime, body: ChatCompletionRequest) -> tuple[list[ToolSpec] | None, ToolChoice]:
+    """The client's tools to offer beside the agent's own (None: none are), and the forced
+    `tool_choice` ("required", a named tool, "none": no tool at all; None: the model's choice),
+    as the settings say."""
     mode = runtime.settings.openai_client_tools
-    asked = bool(body.tools) or body.tool_choice not in (None, "none", "auto")
-    if not asked:
-        return None
-    if mode == "refuse" or not body.tools:
-        raise UserError(
-            f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models"
-            if mode == "refuse" else "tool_choice names a tool, but no tools were sent",
-            code="tools_not_allowed", param="tools" if mode == "refuse" else "tool_choice",
-        )
-    # `required` or a named tool is taken as a wish, not a constraint: the agent decides which of
-    # its tools and the client's to call (pydantic-ai's `output_type` sends `required`).
-    if mode == "ignore" or binding is not None or body.tool_choice == "none":
-        return None  # a stored conversation keeps text only: its tool calls are the agent's
+    choice = _tool_choice(body)
+    if mode == "refuse" and body.tools:
+        raise UserError(f"{body.model!r} is an agent that runs its own tools; client tools are only for passthrough models",
+                        code="tools_not_allowed", param="tools")
+    if mode == "ignore":
+        return None, None  # the client's tools and its tool_choice are disregarded
     own = set(runtime.agents.get(body.model).tools.names())
     clash = next((t.function.name for t in body.tools or [] if t.function.name in own), None)
     if clash is not None:
         raise UserError(f"the tool name {clash!r} is one of the agent's own tools: rename the client tool",
                         code="tools_not_allowed", param="tools")
-    return [t.spec() for t in body.tools or []]
+    if choice == "none":
+        return None, "none"
+    client = [t.spec() for t in body.tools or []] or None
+    if choice == "required" and client is None:
+        raise UserError("tool_choice \"required\" needs the client's `tools`: the agent decides on its own tools itself",
+                        code="invalid_value", param="tool_choice")
+    named = _named_tool(choice)
+    if named is not None and named not in own | {t.name for t in client or []}:
+        raise UserError(f"tool_choice names {named!r}, which is neither one of the client's tools nor the agent's",
+                        code="unknown_tool", param="tool_choice.function.name")
+    return client, None if choice == "auto" else choice
+
+
+def _named_tool(choice: ToolChoice) -> str | None:
+    if not isinstance(choice, dict):
+        return None
+    name = (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), dict) else None
+    if not isinstance(name, str) or not name:
+        raise UserError("tool_choice.function.name must name a tool", code="invalid_value", param="tool_choice.function.name")
+    return name
 
 
 @router.post(
@@ -189,16 +206,21 @@ async def chat_completions(request: Request, principal: CurrentUser, runtime: Ru
     target = find_passthrough(runtime.providers, body.model)
     if target is None:
         raise NotFound(f"the model {body.model!r} does not exist", code="model_not_found", param="model")
-    if body.n not in (None, 1):
-        raise UserError("n must be 1: answers are relayed one choice at a time", code="n_not_supported", param="n")
     if binding is not None and not _binding_sent(body, request):
         binding = None  # Open WebUI forwards its chat id to every model: only agents keep conversations
     if binding is not None:
         raise UserError("only agent models can be bound to a conversation", code="binding_not_supported", param="metadata.conversation_id")
+    named = _named_tool(_tool_choice(body))
+    if body.tool_choice not in (None, "none", "auto") and not body.tools:
+        raise UserError("tool_choice asks for a tool call, but no tools were sent", code="invalid_value", param="tool_choice")
+    if named is not None and named not in {t.function.name for t in body.tools or []}:
+        raise UserError(f"tool_choice names {named!r}, which is not one of the `tools`", code="unknown_tool", param="tool_choice.function.name")
     call = UpstreamCall(
         target, [m.upstream() for m in body.messages], tools=[t.spec() for t in body.tools] if body.tools else None,
         tool_choice=_tool_choice(body), fields=body.forwarded(), max_tokens=body.max_tokens,
     )
+    if call.choices > 1 and not call.relays_fields():
+        raise UserError(f"n must be 1: the upstream of {body.model!r} gives one answer per call", code="n_not_supported", param="n")
     turn = TurnRequest(principal.id, None, "", _turn_options(body), request.state.request_id, upstream=call)
     return await _answer(request, runtime, turn, body, {})
 
@@ -216,12 +238,14 @@ def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
 
 
 async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: ChatCompletionRequest, binding: str | None) -> Any:
-    client_tools = _client_tools(runtime, body, binding)
+    client_tools, tool_choice = _tool_offer(runtime, body)
     pictured = next((i for i, m in enumerate(body.messages) if m.has_images), None)
     if pictured is not None:
         raise UserError(f"the agent {body.model!r} reads text only: image content parts are for passthrough models",
                         code="images_not_supported", param=f"messages.{pictured}")
-    names = {t.name for t in client_tools or []}
+    # The client's own tool traffic may follow its last user message (with "none" too: a text
+    # answer from the results), for tools it sent and the agent does not have.
+    names = {t.function.name for t in body.tools or []} if client_tools or tool_choice == "none" else set()
     at = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=len(body.messages) - 1)
     earlier, last, after = body.messages[:at], body.messages[at], body.messages[at + 1:]
     if last.role != "user" or not last.text().strip() or (after and not names):
@@ -233,6 +257,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
     background = is_background_task(body.messages)
     if background:
         binding = None  # a title or tags prompt is the client's business, not a turn of the conversation
+        client_tools = tool_choice = None
     history = _agent_history(earlier, names) if binding is None else None
     conversation_id = await bindings.resolve(runtime.db, user_id, binding, body.model) if binding is not None else None
     headers = {"X-Conversation-Id": binding} if binding else {}
@@ -242,7 +267,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
             return _replay(body, on_record, headers)
     turn = TurnRequest(
         user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
-        history=history, background=background, client_tools=client_tools, continued=continued,
+        history=history, background=background, client_tools=client_tools, continued=continued, tool_choice=tool_choice,
     )
     return await _answer(request, runtime, turn, body, headers)
 

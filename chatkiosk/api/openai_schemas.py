@@ -1,6 +1,6 @@
 """The request body of `POST /v1/chat/completions`, as OpenAI defines it (the part we serve).
 
-For a passthrough model the client's fields (`response_format`, `seed`, `logprobs`, `user`,
+For a passthrough model the client's fields (`n`, `response_format`, `seed`, `logprobs`, `user`,
 tool `strict`, `max_completion_tokens`, image parts, …) are forwarded as sent (`forwarded`).
 Fields that would choose where or how the server calls its upstream (`base_url`, `api_base`,
 `api_key`, …) are refused (400), so a client can never point the server's provider keys at a
@@ -124,7 +124,7 @@ class ResponseFormat(_Open):
 
 # Fields relayed to a passthrough upstream as the client sent them (`tools` too, see `forwarded`).
 FORWARDED = (
-    "response_format", "seed", "logprobs", "top_logprobs", "parallel_tool_calls", "user",
+    "n", "response_format", "seed", "logprobs", "top_logprobs", "parallel_tool_calls", "user",
     "max_completion_tokens", "reasoning_effort",
 )
 
@@ -153,7 +153,7 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     presence_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
     frequency_penalty: JsonFloat | None = Field(None, ge=-2, le=2)
-    n: _ManyAnswers | None = Field(None, description="agents give one answer: only 1 for them")
+    n: _ManyAnswers | None = Field(None, description="agents give one answer: only 1 for them; passthrough models relay every choice")
     tools: list[ToolIn] | None = Field(None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: JsonBool | None = None

@@ -1,8 +1,8 @@
 """Passthrough: a turn with no server tools, relaying an upstream model an admin marked `passthrough`.
 
-What the client sent is forwarded as it is (tools with `strict`, `response_format`, `seed`,
-`logprobs`, `max_completion_tokens`, image parts, …) and nothing is added (no default
-`max_tokens`). The client's tools are offered to that model but never run here: its tool calls
+What the client sent is forwarded as it is (tools with `strict`, `tool_choice`, `response_format`,
+`seed`, `n`, `logprobs`, `max_completion_tokens`, image parts, …) and nothing is added (no default
+`max_tokens`); every choice (`n`) and the upstream's `logprobs` come back as it sent them. The client's tools are offered to that model but never run here: its tool calls
 go back to the client as they stream. The upstream is always the configured one (the client names a model,
 never a URL). It runs as any turn does (chat/turn.py): the same admission, limits, accounting
 and metrics (under the `passthrough` agent label), and nothing is stored. Its events are the
@@ -16,6 +16,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from chatkiosk.llm.base import (
+    ChoicePiece,
     Finish,
     GenerationOptions,
     Message,
@@ -63,11 +64,20 @@ class UpstreamCall:
         """The target's provider, with the client's own fields where the wire has them."""
         provider = self.target.provider
         fields = dict(self.fields)
-        if self.tool_choice is not None and self.tool_choice != "none" and self.tools:
-            fields.setdefault("tool_choice", self.tool_choice)
+        if self.tool_choice is not None and self.tools:
+            fields.setdefault("tool_choice", self.tool_choice)  # "none" too: the tools are on the body
         if fields and isinstance(provider, OpenAICompatProvider):
             return _ForwardingProvider(provider, fields)
         return provider
+
+    @property
+    def choices(self) -> int:
+        """How many answers the client asked for (`n`)."""
+        return int(self.fields.get("n") or 1)  # type: ignore[call-overload]
+
+    def relays_fields(self) -> bool:
+        """Whether the target's wire takes the client's own fields (`n`, `logprobs`, …)."""
+        return isinstance(self.target.provider, OpenAICompatProvider)
 
     def offered_tools(self) -> list[ToolSpec] | None:
         """The tools offered to the model (none with `tool_choice: "none"`)."""
@@ -125,12 +135,17 @@ async def relay_upstream(call: UpstreamCall, options: GenerationOptions, publish
     provider = call.provider()
     async with aclosing(provider.stream(call.messages, tools=call.offered_tools(), options=options)) as stream:
         async for piece in stream:
-            if isinstance(piece, TextDelta):
-                relayed.text.append(piece.text)
-                relayed.produced.append(piece.text)
-            elif isinstance(piece, ToolCallDelta):
-                relayed.produced.append(piece.arguments)
-            elif isinstance(piece, Finish):
-                relayed.finish = piece.reason
+            first = True  # the first choice is the turn's own text and finish
+            own = piece
+            if isinstance(piece, ChoicePiece):
+                first, own = piece.index == 0, piece.piece
+            if isinstance(own, TextDelta):
+                if first:
+                    relayed.text.append(own.text)
+                relayed.produced.append(own.text)
+            elif isinstance(own, ToolCallDelta):
+                relayed.produced.append(own.arguments)
+            elif isinstance(own, Finish) and first:
+                relayed.finish = own.reason
             await publish(piece)
 

@@ -31,7 +31,9 @@ from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
 from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
-from chatkiosk.agents.tools import ToolCallRecord, ToolContext
+from chatkiosk.agents.tools import ToolCallRecord, ToolContext, ToolRegistry
+from chatkiosk.chat import client_calls
+from chatkiosk.chat.client_calls import Exchange, open_exchange
 from chatkiosk.chat.generations import Generation, Generations
 from chatkiosk.chat.lifecycle import Ledger, Lifecycle
 from chatkiosk.chat.options import TurnOptions
@@ -79,10 +81,13 @@ class TurnRequest:
     # A client's background task (a title, tags): ephemeral, answered by the agent's model with
     # no tools and no rules, so it can never act in, or be stored as, a conversation.
     background: bool = False
-    # The client's own tools (ephemeral agent turns of the OpenAI API), offered beside the
-    # agent's; `continued` is the client's tool traffic after its last user message.
+    # The client's own tools (agent turns of the OpenAI API), offered beside the agent's;
+    # `continued` is the client's tool traffic after its last user message (on a stored turn:
+    # its results answer the agent's stored calls, see chat/client_calls.py); `tool_choice`
+    # forces a call ("required", {"type": "function", ...}) or offers no tool at all ("none").
     client_tools: list[ToolSpec] | None = None
     continued: list[ChatMessage] | None = None
+    tool_choice: str | dict[str, Any] | None = None
 
     @property
     def stored(self) -> bool:
@@ -125,6 +130,8 @@ class _Turn:
     guard: TurnGuard | None = None  # guardrails of this turn (None: passthrough)
     answer: AnswerFilter | None = None  # the answer's filter, while the model answers
     stored: str | None = None  # the text the store keeps, when it differs from what was shown
+    exchange: Exchange | None = None  # a stored turn the client's tool results continue
+    results: list[ChatMessage] = field(default_factory=list)  # those results, to store and show the model
 
     @property
     def text(self) -> str:
@@ -194,11 +201,6 @@ class ChatService:
                 code="conversation_required", param="metadata.conversation_id",
             )
         provider = self.provider_for(agent, request.options, content)
-        if request.client_tools and not provider.supports_tools:
-            raise ValidationFailed(
-                f"the model behind {agent.name!r} has no native tool calling: client tools cannot be offered to it",
-                code="client_tools_not_supported", param="tools",
-            )
         if request.options.response_format is not None and not getattr(provider, "supports_response_format", False):
             raise ValidationFailed(
                 f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
@@ -206,15 +208,36 @@ class ChatService:
             )
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
-        request.content = guard.screen_input(request.content)
+        exchange, results = None, []
+        if conv is not None and request.continued is not None:  # the client's results for the agent's stored calls
+            exchange, results, rows = await self._continuation(conv.id, conv.agent, request, guard)
+        else:  # a continuation's user message was screened when it was stored
+            request.content = guard.screen_input(request.content)
         # Last, so nothing can fail between taking the conversation (on every worker) and driving the turn.
         # The previous answer's final write, if it is still landing, is waited for.
         generation = await self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
-        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard)
+        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard, exchange=exchange, results=results)
+
+    async def _continuation(
+        self, conversation_id: str, agent: str, request: TurnRequest, guard: TurnGuard,
+    ) -> tuple[Exchange, list[ChatMessage], list[Any]]:
+        """The stored turn whose calls to the client's tools the request's results answer (400 when
+        none waits, or they answer another call), read with its calls once that answer is stored."""
+        await self.generations.settle(conversation_id)  # the answer that made the calls may still be landing
+        async with self.deps.db.read() as session:
+            rows = await messages.recent(session, conversation_id, limit=self._window(agent))
+        exchange = open_exchange(rows)
+        if exchange is None:
+            raise ValidationFailed("no call to the client's tools waits for a result in this conversation",
+                                   code="no_pending_tool_call", param="messages")
+        results = exchange.answers(request.continued or [])
+        guard.screen_history([{"content": m.content} for m in rows], stored=True)  # stored placeholders first
+        return exchange, guard.screen_history(results, stored=False), rows
 
     async def _passthrough(self, request: TurnRequest) -> _Turn:
         assert request.upstream is not None
-        reserved = self.deps.lifecycle.reservation(request.options.max_tokens)
+        # `n` answers cost up to n times max_tokens: the quota reserves all of them.
+        reserved = self.deps.lifecycle.reservation(request.options.max_tokens) * request.upstream.choices
         target = request.upstream.target
         ledger = Ledger(AGENT_LABEL, target.provider_name, target.provider.count_tokens)
         return _Turn(request, Generation("", request.user_id), ledger, reserved, target.provider)
@@ -245,16 +268,20 @@ class ChatService:
         """Store the user message and the `streaming` assistant message (one transaction)."""
         request, conv = turn.request, turn.conv
         if conv is not None:
-            user_msg = messages.build(
-                conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content,
-                guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
-            )
+            if turn.exchange is not None:  # the client's tool results, instead of a new user message
+                said = [messages.build(conversation_id=conv.id, user_id=request.user_id, role="tool", content=m["content"],
+                                       tool_call_id=m["tool_call_id"]) for m in turn.results]
+            else:
+                said = [messages.build(
+                    conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content,
+                    guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
+                )]
             assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
-            await self.rows.open(user_msg, assistant)  # one transaction: both rows, the conversation touched
+            await self.rows.open(*said, assistant)  # one transaction: the rows, the conversation touched
             turn.saver = PartialSaver(self.rows, assistant.id)
         else:
-            user_msg = _unstored(request.user_id, "user", request.content, "complete")
-            user_msg.guardrail = turn.guard.guardrail("input") if turn.guard is not None else None
+            said = [_unstored(request.user_id, "user", request.content, "complete")]
+            said[0].guardrail = turn.guard.guardrail("input") if turn.guard is not None else None
             assistant = _unstored(request.user_id, "assistant", "", "streaming")
         turn.assistant = assistant
         turn.generation.message_id = assistant.id
@@ -263,7 +290,8 @@ class ChatService:
                 user_id=request.user_id, conversation_id=conv.id if conv is not None else None, agent=turn.agent.name,
                 deps=self.deps.tools, state=dict(conv.state or {}) if conv is not None else {}, request_id=request.request_id,
             )
-            await turn.generation.publish(MessageEvent(user_msg))
+            for message in said:
+                await turn.generation.publish(MessageEvent(message))
 
     async def _answer(self, turn: _Turn) -> ChatkioskError | None:
         """Run the turn to its end; its status goes to the ledger, its failure is returned."""
@@ -273,7 +301,7 @@ class ChatService:
                 await self._relay(turn)
             elif turn.guard is not None and turn.guard.blocked is not None:
                 await self._refuse(turn)  # guardrails: refused without calling the model
-            elif turn.request.background or not await self._intercepted(turn):
+            elif turn.request.background or turn.exchange is not None or not await self._intercepted(turn):
                 await self._generate(turn)
             if turn.guard is not None and turn.guard.blocked is not None:
                 ledger.status, turn.finish = "blocked", "content_filter"
@@ -332,38 +360,43 @@ class ChatService:
         """Run the agent loop on the context window (the stored history read at start)."""
         agent, conv, request, provider = turn.agent, turn.conv, turn.request, turn.provider
         assert agent is not None and turn.ctx is not None
-        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens)  # llmpath
+        tools, client_tools = _offered(agent, request)
+        policy = fit_context(agent, provider, request.options.max_tokens or self.settings.default_max_tokens, client_tools)  # llmpath
+        exchange = turn.exchange
         if conv is None:
             history, over, summary = list(request.history or []), False, None
+            tail = list(request.continued or [])
             if turn.guard is not None:  # guardrails: a client's history is masked like its message
                 history = turn.guard.screen_history(history, stored=False)
+                tail = turn.guard.screen_history(tail, stored=False)
         else:
             over = len(turn.rows) > policy.history_window()
             history = [
                 {"role": m.role, "content": m.content}
-                for m in turn.rows[-policy.history_window():]
+                for m in (exchange.before if exchange is not None else turn.rows)[-policy.history_window():]
                 if m.role in ("user", "assistant") and m.content and m.status != "streaming"
             ]
             summary = conv.summary
             if turn.guard is not None:  # guardrails: number new placeholders after the stored ones
                 turn.guard.screen_history(history, stored=True)
+            tail = [*exchange.messages, *turn.results] if exchange is not None else []  # screened in _prepare
+        user = exchange.user.content if exchange is not None else request.content
         context, truncated = build_context(
-            policy, agent.system_prompt, history, [{"role": "user", "content": request.content}, *(request.continued or [])],
-            provider.count_tokens, summary=summary,
+            policy, agent.system_prompt, history, [{"role": "user", "content": user}, *tail], provider.count_tokens, summary=summary,
         )
         if not request.background:  # a client's task prompt has no order to note
             context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         run = run_agent(
-            provider, context, turn.ctx, None if request.background else agent.tools, options=request.options.to_generation(self.settings.default_max_tokens),
+            provider, context, turn.ctx, tools, options=request.options.to_generation(self.settings.default_max_tokens),
             step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
             recorder=lambda record: self._record_tool(turn, record),
             # A confirmation is confirmed in its conversation: an ephemeral turn cannot ask for one.
             confirmations=self.deps.confirmations if conv is not None else None,
             stop_after_tools=agent.stop_after_tools,  # llmpath
             guard=turn.guard,
-            client_tools=request.client_tools,
+            client_tools=client_tools, tool_choice=request.tool_choice if tools is not None else None,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         # Guardrails: the answer is filtered on its way to the customer and the store.
@@ -392,6 +425,7 @@ class ChatService:
                     # The last model step's own (stop, length, content_filter); `tool_calls` only when
                     # the client's tools were called (a run that stopped after the agent's tools is done).
                     turn.finish = "tool_calls" if event.client_calls else ("stop" if event.finish_reason == "tool_calls" else event.finish_reason)
+                    turn.tool_calls.extend(client_calls.entries(event.client_calls))  # stored: the client's next request answers them
                     for index, call in enumerate(event.client_calls):  # back to the client, as OpenAI sends them
                         await publish(PieceEvent(ToolCallDelta(index, id=call.id, name=call.name, arguments=call.arguments)))
             if answer is not None:
@@ -538,6 +572,14 @@ class ChatService:
         if self.relay is not None:
             await self.relay.close()
         await self.generations.close()
+
+
+def _offered(agent: Agent, request: TurnRequest) -> tuple[ToolRegistry | None, list[ToolSpec] | None]:
+    """The agent's tools and the client's for this turn: none for a client's background task or
+    with `tool_choice: "none"`."""
+    if request.background or request.tool_choice == "none":
+        return None, None
+    return agent.tools, request.client_tools
 
 
 def _unstored(user_id: str, role: str, content: str, status: str) -> Message:

@@ -109,6 +109,8 @@ class AnthropicProvider:
             body["stop_sequences"] = options.stop
         if tools:
             body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools]
+            if options.tool_choice is not None:
+                body["tool_choice"] = anthropic_tool_choice(options.tool_choice)
         if stream:
             body["stream"] = True
         return self._client.build_request("POST", f"{self.base_url}/messages", json=body, headers=self._headers())
@@ -227,3 +229,10 @@ class AnthropicProvider:
         """Close the connection pools."""
         await self._streams.aclose()
         await self._client.aclose()
+
+
+def anthropic_tool_choice(choice: str | dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's forced `tool_choice` in Anthropic's words: any tool, or the one named."""
+    if isinstance(choice, dict):
+        return {"type": "tool", "name": str((choice.get("function") or {}).get("name") or "")}
+    return {"type": "any"}

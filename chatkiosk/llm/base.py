@@ -33,6 +33,10 @@ class GenerationOptions:
     # OpenAI's `response_format` (json_object / json_schema), for providers whose
     # `supports_response_format` is true; the others are never given one.
     response_format: dict[str, Any] | None = None
+    # OpenAI's `tool_choice` for this call when a tool call is forced: "required" or
+    # {"type": "function", "function": {"name": ...}}; None leaves the choice to the model.
+    # Sent only with tools; a local model's grammar then admits only commands.
+    tool_choice: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,19 @@ class Finish:
     kind: Literal["finish"] = "finish"
 
 
-StreamPiece = TextDelta | ToolCallDelta | UsageReport | Finish
+@dataclass(frozen=True, slots=True)
+class ChoicePiece:
+    """A piece of another choice than the first (a client's `n`), or one that carries the
+    upstream's `logprobs` as it sent them: only passthrough asks for those, and relays them.
+    `piece` is None for a chunk that carried logprobs and no text."""
+
+    index: int
+    piece: TextDelta | ToolCallDelta | Finish | None
+    logprobs: dict[str, Any] | None = None
+    kind: Literal["choice"] = "choice"
+
+
+StreamPiece = TextDelta | ToolCallDelta | UsageReport | Finish | ChoicePiece
 
 
 @dataclass(slots=True)

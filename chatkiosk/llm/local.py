@@ -10,8 +10,10 @@ prompt is kept in a RAM prefix cache so a turn evaluates only the tokens after t
 prefix seen before (the fixed system prompt is evaluated once); a repeat penalty and an
 n-gram loop guard stop repetition early; answers are capped at `max_output_tokens`. The
 provider knows its window (`context_window`); a prompt that does not fit is a
-`ContextOverflow` saying so. A `command_schema` constrains decoding with a llama.cpp grammar:
-the answer is plain text or JSON of exactly that schema.
+`ContextOverflow` saying so. Decoding is constrained with a llama.cpp grammar (grammars.py):
+a `command_schema` makes the answer plain text or JSON of exactly that schema (only the JSON
+when `tool_choice` forces a call), a `response_format` makes it JSON of that schema (or any
+JSON object), with commands beside it when tools are offered.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import asyncio  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,9 @@ from .base import (
     estimate_tokens,
 )
 from .config import ProviderConfig
+from .grammars import answer_grammar, fallback_grammar, grammar_for
+
+log = logging.getLogger("chatkiosk.llm")
 
 DEFAULT_MAX_TOKENS = 256  # llama.cpp would otherwise generate until the context is full
 REPEAT_PENALTY = 1.1
@@ -66,15 +70,17 @@ def llama_cpp_available() -> bool:
 class LocalProvider:
     """SmolLM2 (or any chat GGUF) through `llama_cpp.Llama`, loaded lazily once."""
 
-    # Tiny models cannot follow tool schemas; the agent loop uses its JSON command format.
+    # Tiny models cannot follow tool schemas; the agent loop uses its JSON command format,
+    # whose answers a grammar constrains (the client's tools too, and a forced `tool_choice`).
     supports_tools = False
+    supports_response_format = True  # json_object / json_schema: a grammar of that schema
 
     def __init__(self, cfg: ProviderConfig) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.context_window = cfg.n_ctx
         self.max_output_tokens = cfg.max_output_tokens or DEFAULT_MAX_TOKENS
-        self._grammars: dict[str, str] = {}
+        self._parsed: set[str] = set()  # grammars llama.cpp parsed (used in the worker thread only)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llm-{cfg.name}")
         self._llama: Any = None
         self._in_flight: set[threading.Event] = set()
@@ -106,15 +112,6 @@ class LocalProvider:
         self._llama = llama
         return llama
 
-    def _grammar(self, schema: dict[str, Any], *, text_only: bool = False) -> Any:
-        """The llama.cpp grammar for "plain text, or JSON of `schema`" (built once per schema)."""
-        from llama_cpp import LlamaGrammar
-
-        key = json.dumps([schema, text_only], sort_keys=True)
-        if key not in self._grammars:
-            self._grammars[key] = "root ::= prose\n" + _PROSE if text_only else command_grammar(schema)
-        return LlamaGrammar.from_string(self._grammars[key], verbose=False)
-
     def _generate(
         self,
         messages: list[dict[str, str]],
@@ -127,13 +124,13 @@ class LocalProvider:
             if stop.is_set():
                 return  # the caller left while waiting for its turn
             llama = self._load()
-            schema = kwargs.pop("command_schema", None)
-            text_only = kwargs.pop("text_only", False)
-            if schema is not None:
-                kwargs["grammar"] = self._grammar(schema, text_only=text_only)
+            shape = kwargs.pop("grammar", None)
+            if shape is not None:
+                kwargs["grammar"] = self._checked(llama, shape)
             chunks = llama.create_chat_completion(messages=messages, stream=True, **kwargs)
             produced = 0
-            guard = LoopGuard()
+            # A JSON answer cut by the loop guard would not parse: only max_tokens bounds it.
+            guard = LoopGuard() if shape is None or shape[1] else LoopGuard(repeats=1 << 30)
             try:
                 for chunk in chunks:
                     if stop.is_set():
@@ -160,6 +157,22 @@ class LocalProvider:
                 emit(UpstreamError(f"LLM provider {self.name!r}: {exc}", upstream_status=400))
         except BaseException as exc:  # everything reaches the caller, nothing is lost in the thread
             emit(exc)
+
+    def _checked(self, llama: Any, shape: tuple[str, bool]) -> Any:
+        """The grammar, parsed by llama.cpp once before use: a grammar it refuses would crash
+        the sampler, so that one is replaced by the generic JSON shape (logged)."""
+        from llama_cpp import LlamaGrammar
+
+        text, prose = shape
+        if text not in self._parsed:
+            if grammar_parses(llama, text):
+                if len(self._parsed) > 256:
+                    self._parsed.clear()
+                self._parsed.add(text)
+            else:
+                log.warning("llama.cpp refused a constrained-decoding grammar; the generic JSON one is used")
+                text = fallback_grammar(prose)
+        return LlamaGrammar.from_string(text, verbose=False)
 
     def _unload(self) -> None:
         if self._llama is not None:
@@ -299,12 +312,16 @@ def _llama_kwargs(options: GenerationOptions, cap: int) -> dict[str, Any]:
         "max_tokens": min(options.max_tokens or cap, cap),
         "repeat_penalty": options.repeat_penalty or REPEAT_PENALTY,
     }
-    for field in ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "command_schema"):
+    for field in ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty"):
         value = getattr(options, field)
         if value is not None:
             kwargs[field] = value
-    if options.text_only:
-        kwargs["text_only"] = True
+    shape = grammar_for(
+        command_schema=options.command_schema, response_format=options.response_format,
+        text_only=options.text_only, forced=options.tool_choice not in (None, "auto", "none"),
+    )
+    if shape is not None:
+        kwargs["grammar"] = shape  # (GBNF, may be prose): parsed in the worker thread
     return kwargs
 
 
@@ -333,15 +350,17 @@ class LoopGuard:
         return self.text.count(end) >= self.repeats
 
 
-# Plain text may not start like JSON or a code fence; then anything goes.
-_PROSE = "prose ::= [^{\\[`\\x00 \\t\\r\\n] [^\\x00]*"
+def grammar_parses(llama: Any, text: str) -> bool:
+    """Whether llama.cpp parses this GBNF for the model's vocabulary (no left recursion, every rule defined)."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(llama._model.vocab, text.encode("utf-8"), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
 
 
 def command_grammar(schema: dict[str, Any], *, text: bool = True) -> str:
     """GBNF for an answer that is JSON of `schema` or (with `text`) plain text."""
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    gbnf = json_schema_to_gbnf(json.dumps(schema))
-    gbnf = re.sub(r"^root ::=", "command ::=", gbnf, flags=re.M)
-    root = "root ::= command | prose\n" + _PROSE if text else "root ::= command"
-    return root + "\n" + gbnf
+    return answer_grammar(commands=schema, prose=text)

@@ -17,6 +17,7 @@ from ._http import Deadlines, StreamClient, http_client, send_json, sse_events
 
 _DRAIN_SECONDS = 0.5
 from .base import (
+    ChoicePiece,
     Completion,
     Finish,
     GenerationOptions,
@@ -84,6 +85,8 @@ class OpenAICompatProvider:
                 }
                 for t in tools
             ]
+            if options.tool_choice is not None:
+                body["tool_choice"] = options.tool_choice
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -123,7 +126,7 @@ class OpenAICompatProvider:
                         deadlines.drain(_DRAIN_SECONDS)
                         continue
                     for piece in self._chunk_pieces(data, deadlines):
-                        if isinstance(piece, Finish):
+                        if isinstance(piece, Finish) or (isinstance(piece, ChoicePiece) and isinstance(piece.piece, Finish)):
                             finished = True
                         yield piece
         except UpstreamError:
@@ -144,7 +147,7 @@ class OpenAICompatProvider:
                 retryable=True,
             )
         pieces = list(_pieces(chunk))
-        if not deadlines.started and any(isinstance(p, (TextDelta, ToolCallDelta)) for p in pieces):
+        if not deadlines.started and any(isinstance(p, (TextDelta, ToolCallDelta, ChoicePiece)) for p in pieces):
             deadlines.mark_started()
         return pieces
 
@@ -232,15 +235,18 @@ def _usage(raw: Any) -> Usage | None:
 
 
 def _pieces(chunk: dict[str, Any]) -> list[StreamPiece]:
-    """The pieces in one `chat.completion.chunk`."""
+    """The pieces in one `chat.completion.chunk`; a choice other than the first, or one with
+    `logprobs`, comes wrapped in a `ChoicePiece` (only passthrough asks for those)."""
     pieces: list[StreamPiece] = []
     for choice in chunk.get("choices") or []:
         delta = choice.get("delta") or {}
+        index, logprobs = choice.get("index") or 0, choice.get("logprobs")
+        own: list[TextDelta | ToolCallDelta | Finish] = []
         if delta.get("content"):
-            pieces.append(TextDelta(delta["content"]))
+            own.append(TextDelta(delta["content"]))
         for tc in delta.get("tool_calls") or []:
             function = tc.get("function") or {}
-            pieces.append(
+            own.append(
                 ToolCallDelta(
                     index=int(tc.get("index", 0)),
                     id=tc.get("id"),
@@ -249,7 +255,13 @@ def _pieces(chunk: dict[str, Any]) -> list[StreamPiece]:
                 )
             )
         if choice.get("finish_reason"):
-            pieces.append(Finish(choice["finish_reason"]))
+            own.append(Finish(choice["finish_reason"]))
+        if index == 0 and logprobs is None:
+            pieces.extend(own)
+        else:
+            if logprobs is not None and not own:
+                own.append(None)  # type: ignore[arg-type]  # logprobs alone
+            pieces.extend(ChoicePiece(index, p, logprobs if n == 0 else None) for n, p in enumerate(own))
     usage = _usage(chunk.get("usage"))
     if usage is not None:
         pieces.append(UsageReport(usage))

@@ -110,15 +110,15 @@ class _SqliteRows:
             rows = raw.execute(_RECENT_SQL, (conversation_id, window(conv.agent))).fetchall()
         return conv, [HistoryRow(*r) for r in reversed(rows)]
 
-    async def open(self, user_message: Message, assistant: Message) -> None:
-        title = _title(user_message)
+    async def open(self, said: tuple[Message, ...]) -> None:
+        title = _title(said[0])
         async with self.sessions.write_raw() as raw:
-            raw.executemany(_INSERT_SQL, (_message_params(user_message), _message_params(assistant)))
+            raw.executemany(_INSERT_SQL, [_message_params(m) for m in said])
             now = _stamp(utcnow())
             if title is None:
-                raw.execute(_TOUCH_SQL, (now, user_message.conversation_id))
+                raw.execute(_TOUCH_SQL, (now, said[0].conversation_id))
             else:
-                raw.execute(_TOUCH_TITLE_SQL, (now, title, user_message.conversation_id))
+                raw.execute(_TOUCH_TITLE_SQL, (now, title, said[0].conversation_id))
 
     async def finish(self, m: Message, content: str) -> None:
         async with self.sessions.write_raw() as raw:
@@ -172,16 +172,16 @@ class _CoreRows:
             rows = (await conn.execute(_RECENT, {"cid": conversation_id, "n": window(conv.agent)})).all()
         return conv, [HistoryRow(*r) for r in reversed(rows)]
 
-    async def open(self, user_message: Message, assistant: Message) -> None:
-        title = _title(user_message)
-        params = [{k: getattr(m, k) for k in _COLUMNS} for m in (user_message, assistant)]
+    async def open(self, said: tuple[Message, ...]) -> None:
+        title = _title(said[0])
+        params = [{k: getattr(m, k) for k in _COLUMNS} for m in said]
         async with self.db.write() as session:
             conn = await session.connection()
             await conn.execute(_INSERT, params)
             if title is None:
-                await conn.execute(_TOUCH, {"cid": user_message.conversation_id, "now": utcnow()})
+                await conn.execute(_TOUCH, {"cid": said[0].conversation_id, "now": utcnow()})
             else:
-                await conn.execute(_TOUCH_TITLE, {"cid": user_message.conversation_id, "now": utcnow(), "title": title})
+                await conn.execute(_TOUCH_TITLE, {"cid": said[0].conversation_id, "now": utcnow(), "title": title})
 
     async def finish(self, m: Message, content: str) -> None:
         async with self.db.write() as session:
@@ -207,10 +207,11 @@ class TurnRows:
         """The user's conversation (None: not theirs, or none) and its last `window(agent)` messages, oldest first."""
         return await self._impl.load(conversation_id, user_id, window)
 
-    async def open(self, user_message: Message, assistant: Message) -> None:
-        """Insert the turn's user message and its `streaming` assistant message, and touch (and,
-        when untitled, title) the conversation: one transaction."""
-        await self._impl.open(user_message, assistant)
+    async def open(self, *said: Message) -> None:
+        """Insert the turn's messages — its user message (or the client's tool results) and its
+        `streaming` assistant message, last — and touch (and, when untitled, title from the
+        first) the conversation: one transaction."""
+        await self._impl.open(said)
 
     async def finish(self, assistant: Message, content: str) -> None:
         """Close the assistant message in its final status (`assistant`'s fields) with `content`."""
