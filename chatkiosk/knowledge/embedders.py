@@ -58,9 +58,11 @@ def _sentence_model() -> Any:
 
     # One BLAS thread: a server runs many small products at once, and OpenBLAS's own threads
     # spin against each other and the event loop (8 chunks: 1.3 s with them, 0.15 s without,
-    # measured on 2 busy cores).
+    # measured on 2 busy cores). USE sets its own limit around every encode (4 by default,
+    # which undid the process-wide one: a one-line question took 200-500 ms instead of ~1.3 ms
+    # on 2 busy cores), so it is told too.
     threadpool_limits(1, user_api="blas")
-    return USE()
+    return USE(threads=1)
 
 
 class SentenceEncoder:
