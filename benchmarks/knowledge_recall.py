@@ -39,13 +39,12 @@ def _found(hits: list[tuple[str, str]], question: dict, k: int) -> bool:
 async def _ranked(kb, mode: str, question: str) -> list[tuple[str, str]]:
     if mode == "hybrid":
         return [(h.document_title, h.heading) for h in await kb.search("bench-user", question, 5)]
-    snapshot = kb.snapshot
-    mask = snapshot.visible_mask("bench-user")
+    view = kb.snapshot.view("bench-user")
     if mode == "bm25":
-        rows = snapshot.lexical(kb._vocabulary.lookup(tokenize(question)), mask, 5)
+        rows = view.lexical(kb.follower.vocabulary.lookup(tokenize(question)), 5)
     else:
-        rows = snapshot.semantic((await kb.embedder.embed([question]))[0], mask, 5)
-    ids = [int(snapshot.chunk_ids[r]) for r in rows]
+        rows = view.semantic((await kb.embedder.embed([question]))[0], 5)
+    ids = view.chunk_ids(rows)
     async with kb.db.read() as session:
         found = await store.visible_chunks(session, "bench-user", ids)
     return [(found[i][1].title, found[i][0].heading) for i in ids if i in found]

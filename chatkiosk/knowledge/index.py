@@ -1,36 +1,43 @@
-"""The in-memory hybrid index: BM25 (bm25s) and vectors over every chunk, fused by RRF.
+"""The in-memory hybrid index: BM25 and vectors over chunks, kept per scope, fused by RRF.
 
-An `IndexSnapshot` is immutable: a refresh builds a new one off the event loop and swaps it
-in, so searches never wait for one. Visibility is part of the ranking itself: each search
-builds the mask "shared, or owned by this user" and both rankings are computed only over
-chunks inside it, so another user's chunk can never take a place in the results.
+Chunks are held in `Scope`s: one for the shared documents and one per user for their private
+ones. A search for a user is run over a `VisibleView` made of exactly two scopes, the shared
+one and that user's own — another user's rows are not in the arrays it scans, so they can
+never take a place in a ranking (SECURITY 15), and BM25's statistics (document frequencies,
+average length) are those of the chunks this user may see.
+
+An `IndexSnapshot` is immutable: `changed` returns a new one with chunks added and removed,
+reusing every scope it does not touch and appending to those it does (see `lexical` and
+`vectors`), so a new document costs work in proportion to its own size, not the corpus's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
-import bm25s
 import numpy as np
+
+from chatkiosk.knowledge import lexical
+from chatkiosk.knowledge.lexical import Postings, TermCounts, term_counts
+from chatkiosk.knowledge.vectors import VectorRows, nearest
 
 RRF_K = 60
 # How deep each ranking is read before fusing.
 CANDIDATES = 50
-# Up to this many chunks vectors are compared exactly; beyond it, 1-bit codes (the signs of
-# the 512 dimensions, 64 bytes a chunk) pick `RERANK` candidates by Hamming distance first,
-# and only those are compared exactly: ~8x less memory to scan per query.
-EXACT_UP_TO = 20_000
-RERANK = 1000
+# A scope at least this big is compacted when more than half its rows are deleted.
+COMPACT_FROM = 64
+
+ScopeKey = str | None  # None: the shared documents; else the owner's user id
 
 
 @dataclass(slots=True)
 class IndexedChunk:
-    """What the index keeps of one chunk: who may see it, its token ids, its vector."""
+    """What the index keeps of one chunk: whose scope it is in, its term counts, its vector."""
 
     chunk_id: int
-    owner_id: str | None
-    shared: bool
-    token_ids: np.ndarray
+    scope: ScopeKey
+    terms: TermCounts
     vector: np.ndarray | None
 
 
@@ -40,112 +47,189 @@ class Vocabulary:
 
     ids: dict[str, int] = field(default_factory=dict)
 
-    def encode(self, tokens: list[str]) -> np.ndarray:
-        """Ids of `tokens`, adding unseen ones."""
-        ids = self.ids
-        return np.fromiter((ids.setdefault(t, len(ids)) for t in tokens), dtype=np.int32, count=len(tokens))
+    def counts(self, tokens: list[str]) -> TermCounts:
+        """The term counts of a chunk's tokens, adding unseen ones."""
+        return term_counts(tokens, self.ids)
 
     def lookup(self, tokens: list[str]) -> list[int]:
-        """Ids of the known tokens among `tokens` (unknown ones cannot match anything)."""
+        """Ids of the known tokens among `tokens`, each once (unknown ones cannot match anything)."""
         return [self.ids[t] for t in dict.fromkeys(tokens) if t in self.ids]
 
 
-class IndexSnapshot:
-    """Every chunk's BM25 postings and vector at one moment, searchable per user."""
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The chunks of one scope: ids, lengths, which rows are live, postings, vectors."""
 
-    def __init__(self, chunks: list[IndexedChunk], vocabulary_size: int, dimension: int | None) -> None:
-        self.size = len(chunks)
-        self.vocabulary_size = vocabulary_size
-        self.chunk_ids = np.fromiter((c.chunk_id for c in chunks), dtype=np.int64, count=len(chunks))
-        self.shared = np.fromiter((c.shared for c in chunks), dtype=bool, count=len(chunks))
-        owners: dict[str, int] = {}
-        self.owner_codes = np.fromiter(
-            ((owners.setdefault(c.owner_id, len(owners)) if c.owner_id is not None else -1) for c in chunks),
-            dtype=np.int32, count=len(chunks),
-        )
-        self.owners = owners
-        self.bm25: bm25s.BM25 | None = None
-        if chunks:
-            self.bm25 = bm25s.BM25()
-            vocab = {str(i): i for i in range(max(vocabulary_size, 1))}
-            # bm25s adds its own empty token to the vocabulary it is given: give it a copy.
-            self.bm25.index(bm25s.tokenization.Tokenized(ids=[c.token_ids.tolist() for c in chunks], vocab=dict(vocab)),
-                            show_progress=False)
-        self.vectors: np.ndarray | None = None
-        if dimension and chunks:
+    key: ScopeKey
+    chunk_ids: np.ndarray  # int64, one per row
+    lengths: np.ndarray  # int32, tokens per row
+    alive: np.ndarray  # bool, False for deleted rows
+    segments: tuple[Postings, ...]
+    df: np.ndarray  # int64 per token id: live rows holding it
+    live: int
+    live_length: int
+    vectors: VectorRows | None
+
+    @property
+    def rows(self) -> int:
+        return len(self.chunk_ids)
+
+    @classmethod
+    def empty(cls, key: ScopeKey, dimension: int | None) -> Scope:
+        return cls(key, np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, bool), (), np.zeros(0, np.int64), 0, 0,
+                   VectorRows(dimension) if dimension else None)
+
+    def appended(self, chunks: Sequence[IndexedChunk], vocabulary_size: int) -> Scope:
+        """This scope with `chunks` as new rows at its end."""
+        first = self.rows
+        alive = np.concatenate([self.alive, np.ones(len(chunks), bool)])
+        segments = lexical.append_segment(self.segments, Postings.build(first, [c.terms for c in chunks]), alive)
+        df = np.zeros(max(vocabulary_size, len(self.df)), np.int64)
+        df[: len(self.df)] = self.df
+        new_ids = np.concatenate([c.terms.ids for c in chunks]) if chunks else np.zeros(0, np.int32)
+        df += np.bincount(new_ids, minlength=len(df))[: len(df)]
+        lengths = np.fromiter((c.terms.length for c in chunks), dtype=np.int32, count=len(chunks))
+        vectors = self.vectors
+        if vectors is not None:
+            dimension, zero = vectors.dimension, np.zeros(vectors.dimension, np.float32)
             # A chunk embedded by another model (the setting changed) has no usable vector: zeros.
-            zero = np.zeros(dimension, dtype=np.float32)
-            self.vectors = np.vstack([c.vector if c.vector is not None and c.vector.shape == (dimension,) else zero for c in chunks])
-        self.codes: np.ndarray | None = None
-        if self.vectors is not None and self.size > EXACT_UP_TO:
-            self.codes = binary_codes(self.vectors)
+            vectors = vectors.appended(np.vstack([c.vector if c.vector is not None and c.vector.shape == (dimension,) else zero
+                                                  for c in chunks]))
+        return Scope(
+            self.key, np.concatenate([self.chunk_ids, np.fromiter((c.chunk_id for c in chunks), np.int64, len(chunks))]),
+            np.concatenate([self.lengths, lengths]), alive, segments, df, self.live + len(chunks),
+            self.live_length + int(lengths.sum()), vectors,
+        )
 
-    def visible_mask(self, user_id: str | None) -> np.ndarray:
-        """True for each chunk this user may see: shared ones and their own."""
-        code = self.owners.get(str(user_id)) if user_id is not None else None
-        if code is None:
-            return self.shared
-        return self.shared | (self.owner_codes == code)
+    def without(self, chunk_ids: Iterable[int]) -> Scope:
+        """This scope with these chunks' rows dead (compacted when most rows are)."""
+        rows = np.flatnonzero(np.isin(self.chunk_ids, np.fromiter(chunk_ids, np.int64)) & self.alive)
+        if not len(rows):
+            return self
+        alive = self.alive.copy()
+        alive[rows] = False
+        live, live_length = self.live - len(rows), self.live_length - int(self.lengths[rows].sum())
+        if self.rows >= COMPACT_FROM and live * 2 < self.rows:
+            return self._compacted(alive, live_length)
+        df = lexical.document_frequencies(self.segments, alive, len(self.df))
+        return replace(self, alive=alive, df=df, live=live, live_length=live_length)
 
-    def _top(self, scores: np.ndarray, mask: np.ndarray, depth: int) -> np.ndarray:
-        scores = np.where(mask, scores, -np.inf)
-        depth = min(depth, int(mask.sum()))
-        if depth <= 0:
+    def _compacted(self, alive: np.ndarray, live_length: int) -> Scope:
+        keep = np.flatnonzero(alive)
+        renumber = np.full(self.rows, -1, np.int32)
+        renumber[keep] = np.arange(len(keep), dtype=np.int32)
+        segments: tuple[Postings, ...] = ()
+        if self.segments:
+            tokens = np.concatenate([p.tokens for p in self.segments])
+            row_of = np.concatenate([p.row_of for p in self.segments])
+            counts = np.concatenate([p.counts for p in self.segments])
+            live = alive[row_of]
+            segments = (Postings.from_arrays(0, len(keep), tokens[live], renumber[row_of[live]], counts[live]),)
+        df = lexical.document_frequencies(segments, np.ones(len(keep), bool), len(self.df))
+        return Scope(self.key, self.chunk_ids[keep], self.lengths[keep], np.ones(len(keep), bool), segments, df,
+                     len(keep), live_length, self.vectors.kept(keep) if self.vectors is not None else None)
+
+
+class VisibleView:
+    """The scopes one user may search — the shared one and their own — as one row space."""
+
+    def __init__(self, scopes: Sequence[Scope]) -> None:
+        self.scopes = list(scopes)
+        self.offsets = np.cumsum([0] + [s.rows for s in self.scopes])
+        self.rows = int(self.offsets[-1])
+        self.live = sum(s.live for s in self.scopes)
+        self.alive = np.concatenate([s.alive for s in self.scopes]) if len(self.scopes) > 1 else (
+            self.scopes[0].alive if self.scopes else np.zeros(0, bool))
+
+    def chunk_ids(self, rows: np.ndarray) -> list[int]:
+        """The chunk ids of these view rows."""
+        ids = np.concatenate([s.chunk_ids for s in self.scopes]) if len(self.scopes) > 1 else self.scopes[0].chunk_ids
+        return [int(i) for i in ids[rows]]
+
+    def lexical(self, token_ids: Sequence[int], depth: int = CANDIDATES) -> np.ndarray:
+        """View rows of the best BM25 matches, best first (positive scores only)."""
+        if not self.live or not token_ids:
             return np.zeros(0, dtype=np.int64)
-        top = np.argpartition(-scores, depth - 1)[:depth]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return top[np.isfinite(scores[top])]
+        scores = self.bm25(token_ids)
+        return _top(np.where(self.alive & (scores > 0), scores, -np.inf), depth)
 
-    def lexical(self, token_ids: list[int], mask: np.ndarray, depth: int = CANDIDATES) -> np.ndarray:
-        """Row numbers of the best BM25 matches inside `mask`, best first (positive scores only)."""
-        # Tokens first seen after this snapshot was built cannot match anything in it.
-        token_ids = [t for t in token_ids if t < self.vocabulary_size]
-        if self.bm25 is None or not token_ids:
-            return np.zeros(0, dtype=np.int64)
-        scores = np.asarray(self.bm25.get_scores_from_ids(token_ids), dtype=np.float32)
-        return self._top(np.where(scores > 0, scores, -np.inf), mask, depth)
+    def bm25(self, token_ids: Sequence[int]) -> np.ndarray:
+        """The BM25 score of every view row (dead rows' are meaningless), with this view's statistics."""
+        query = np.asarray(sorted(set(token_ids)), dtype=np.int32)
+        df = np.zeros(len(query), np.int64)
+        for scope in self.scopes:
+            known = query < len(scope.df)
+            df[known] += scope.df[query[known]]
+        weights = lexical.idf(df, self.live)
+        average = sum(s.live_length for s in self.scopes) / self.live
+        parts = [lexical.scores(s.segments, query, weights, s.lengths, average, s.rows) for s in self.scopes]
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
-    def semantic(self, query: np.ndarray | None, mask: np.ndarray, depth: int = CANDIDATES) -> np.ndarray:
-        """Row numbers of the nearest vectors (cosine) inside `mask`, best first."""
-        if self.vectors is None or query is None or query.shape[-1] != self.vectors.shape[1]:
+    def semantic(self, query: np.ndarray | None, depth: int = CANDIDATES) -> np.ndarray:
+        """View rows of the nearest live vectors (cosine), best first."""
+        blocks = [s.vectors for s in self.scopes if s.vectors is not None]
+        if query is None or len(blocks) != len(self.scopes) or not blocks or query.shape[-1] != blocks[0].dimension:
             return np.zeros(0, dtype=np.int64)
-        query = query.reshape(-1).astype(np.float32, copy=False)
-        if self.codes is None:
-            return self._top(self.vectors @ query, mask, depth)
-        # Hamming distance of the sign codes, invisible chunks pushed past every visible one.
-        distance = np.bitwise_count(self.codes ^ binary_codes(query[None, :])).sum(axis=1, dtype=np.int32)
-        distance = np.where(mask, distance, np.iinfo(np.int32).max)
-        pool = min(max(RERANK, depth), int(mask.sum()))
-        if pool <= 0:
-            return np.zeros(0, dtype=np.int64)
-        candidates = np.argpartition(distance, pool - 1)[:pool]
-        scores = self.vectors[candidates] @ query
-        order = np.argsort(-scores, kind="stable")[:depth]
-        return candidates[order]
+        return nearest(blocks, self.alive, query, depth)
 
-    def search(self, user_id: str | None, token_ids: list[int], query: np.ndarray | None, top_k: int) -> list[tuple[int, float]]:
-        """(chunk id, fused score) of the best `top_k` chunks this user may see."""
-        if self.size == 0:
-            return []
-        mask = self.visible_mask(user_id)
-        if not mask.any():
+    def search(self, token_ids: Sequence[int], query: np.ndarray | None, top_k: int) -> list[tuple[int, float]]:
+        """(chunk id, fused score) of the best `top_k` chunks of the view."""
+        if not self.live:
             return []
         depth = max(CANDIDATES, top_k * 2)
         fused: dict[int, float] = {}
-        for ranking in (self.lexical(token_ids, mask, depth), self.semantic(query, mask, depth)):
+        for ranking in (self.lexical(token_ids, depth), self.semantic(query, depth)):
             for rank, row in enumerate(ranking.tolist()):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
         best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
-        return [(int(self.chunk_ids[row]), score) for row, score in best]
+        ids = self.chunk_ids(np.fromiter((row for row, _ in best), np.int64, len(best)))
+        return [(chunk_id, score) for chunk_id, (_, score) in zip(ids, best)]
 
 
-def binary_codes(vectors: np.ndarray) -> np.ndarray:
-    """1-bit codes of vectors (the sign of each dimension), as rows of uint64 words."""
-    packed = np.packbits(vectors > 0, axis=1)
-    pad = (-packed.shape[1]) % 8
-    if pad:
-        packed = np.pad(packed, ((0, 0), (0, pad)))
-    return packed.view(np.uint64)
+def _top(scores: np.ndarray, depth: int) -> np.ndarray:
+    depth = min(depth, int(np.isfinite(scores).sum()))
+    if depth <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, depth - 1)[:depth]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
-EMPTY = IndexSnapshot([], 0, None)
+class IndexSnapshot:
+    """Every scope's chunks at one moment, searchable per user."""
+
+    def __init__(self, scopes: dict[ScopeKey, Scope], vocabulary_size: int, dimension: int | None) -> None:
+        self.scopes = scopes
+        self.vocabulary_size = vocabulary_size
+        self.dimension = dimension
+        self.size = sum(s.live for s in scopes.values())
+
+    def view(self, user_id: str | None) -> VisibleView:
+        """What `user_id` may search: the shared scope and their own, nothing else."""
+        keys: list[ScopeKey] = [None] if user_id is None else [None, str(user_id)]
+        return VisibleView([self.scopes[k] for k in keys if k in self.scopes])
+
+    def search(self, user_id: str | None, token_ids: Sequence[int], query: np.ndarray | None, top_k: int) -> list[tuple[int, float]]:
+        """(chunk id, fused score) of the best `top_k` chunks this user may see."""
+        return self.view(user_id).search(token_ids, query, top_k)
+
+    def changed(self, added: Sequence[IndexedChunk], removed: dict[ScopeKey, list[int]], vocabulary_size: int) -> IndexSnapshot:
+        """A new snapshot with `added` appended to their scopes and the `removed` chunk ids gone."""
+        scopes = dict(self.scopes)
+        for key, chunk_ids in removed.items():
+            if key in scopes:
+                scopes[key] = scopes[key].without(chunk_ids)
+        by_scope: dict[ScopeKey, list[IndexedChunk]] = {}
+        for chunk in added:
+            by_scope.setdefault(chunk.scope, []).append(chunk)
+        for key, chunks in by_scope.items():
+            scope = scopes.get(key) or Scope.empty(key, self.dimension)
+            scopes[key] = scope.appended(chunks, vocabulary_size)
+        return IndexSnapshot({k: s for k, s in scopes.items() if s.live}, vocabulary_size, self.dimension)
+
+
+def empty_snapshot(dimension: int | None) -> IndexSnapshot:
+    """An index with nothing in it, for vectors of `dimension` (None: no vectors)."""
+    return IndexSnapshot({}, 0, dimension)
+
+
+EMPTY = empty_snapshot(None)

@@ -1,9 +1,10 @@
 """The knowledge base a runtime holds (`runtime.knowledge`): ingest, list, delete, search.
 
 Documents and chunks (with their embeddings) live in the database; each worker keeps an
-in-memory `IndexSnapshot` that follows it: a worker refreshes at once after its own writes and
-polls a cheap fingerprint (chunk count, highest chunk id) every `refresh_interval` seconds for
-the others', so a document added through any worker is searchable through all within seconds.
+in-memory `IndexSnapshot` that follows it (`follower`): a worker refreshes at once after its
+own writes and polls a cheap fingerprint every `refresh_interval` seconds for the others', reading
+only the chunks that changed, so a document added through any worker is searchable through all
+within seconds however large the index.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from pathlib import PurePath
 
 import numpy as np
@@ -20,7 +22,8 @@ from chatkiosk.knowledge.chunking import chunk_paragraphs
 from chatkiosk.knowledge.embedders import Embedder
 from chatkiosk.knowledge.formats import detect_format, extract
 from chatkiosk.knowledge.hits import DocumentInfo, SearchHit
-from chatkiosk.knowledge.index import EMPTY, IndexedChunk, IndexSnapshot, Vocabulary
+from chatkiosk.knowledge.follower import IndexFollower, RefreshReport
+from chatkiosk.knowledge.index import IndexSnapshot
 from chatkiosk.knowledge.tokenize import tokenize
 from chatkiosk.store import knowledge as store
 from chatkiosk.store.db import Database
@@ -31,6 +34,8 @@ log = logging.getLogger("chatkiosk.knowledge")
 MAX_CHUNKS_PER_DOCUMENT = 5000
 MAX_TITLE = 300
 MAX_TOP_K = 50
+# Query vectors kept for repeated questions (2 KiB each at 512 dimensions).
+QUERY_CACHE = 1024
 
 
 def _info(document: store.KnowledgeDocument) -> DocumentInfo:
@@ -41,10 +46,6 @@ def _info(document: store.KnowledgeDocument) -> DocumentInfo:
     )
 
 
-def _vector(blob: bytes | None) -> np.ndarray | None:
-    return np.frombuffer(blob, dtype="<f4").astype(np.float32) if blob else None
-
-
 class KnowledgeBase:
     """Documents in, cited passages out, for one database and one embedding model."""
 
@@ -52,12 +53,15 @@ class KnowledgeBase:
         self.db = db
         self.embedder = embedder
         self.refresh_interval = refresh_interval
-        self.snapshot: IndexSnapshot = EMPTY
-        self._vocabulary = Vocabulary()
-        self._cache: dict[int, IndexedChunk] = {}
-        self._fingerprint: tuple[int, int] | None = None
-        self._refresh_lock = asyncio.Lock()
+        self.follower = IndexFollower(embedder.dimension or None)
+        self.last_refresh: RefreshReport | None = None
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def snapshot(self) -> IndexSnapshot:
+        """The index as of the last refresh."""
+        return self.follower.snapshot
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -89,37 +93,10 @@ class KnowledgeBase:
 
     async def refresh(self) -> bool:
         """Bring the in-memory index up to the database; True when it changed."""
-        async with self._refresh_lock:
-            async with self.db.read() as session:
-                fingerprint = await store.chunk_fingerprint(session)
-                if fingerprint == self._fingerprint:
-                    return False
-                owners = await store.chunk_owners(session)
-                known = self._cache
-                missing = [chunk_id for chunk_id, _, _ in owners if chunk_id not in known]
-                contents = await store.chunk_contents(session, missing) if missing else []
-            self.snapshot = await asyncio.to_thread(self._rebuild, owners, contents)
-            self._fingerprint = fingerprint
-            return True
-
-    def _rebuild(self, owners: list[tuple[int, str | None, str]], contents: list[tuple[int, str, str, str, bytes | None]]) -> IndexSnapshot:
-        by_id = {row[0]: row for row in contents}
-        cache: dict[int, IndexedChunk] = {}
-        for chunk_id, owner_id, visibility in owners:
-            indexed = self._cache.get(chunk_id)
-            if indexed is None:
-                row = by_id.get(chunk_id)
-                if row is None:  # deleted between the two reads
-                    continue
-                _, title, heading, text, blob = row
-                indexed = IndexedChunk(
-                    chunk_id, owner_id, visibility == store.SHARED,
-                    self._vocabulary.encode(tokenize(f"{title}\n{heading}\n{text}")), _vector(blob),
-                )
-            cache[chunk_id] = indexed
-        self._cache = cache
-        chunks = sorted(cache.values(), key=lambda c: c.chunk_id)
-        return IndexSnapshot(chunks, len(self._vocabulary.ids), self.embedder.dimension or None)
+        report = await self.follower.refresh(self.db, self.embedder.dimension or None)
+        if report is not None:
+            self.last_refresh = report
+        return report is not None
 
     # --- documents --------------------------------------------------------------------------
 
@@ -184,11 +161,20 @@ class KnowledgeBase:
     # --- search -----------------------------------------------------------------------------
 
     async def _query_vector(self, query: str) -> np.ndarray | None:
+        cached = self._query_vectors.get(query)
+        if cached is not None:
+            self._query_vectors.move_to_end(query)
+            return cached
         try:
-            return (await self.embedder.embed([query]))[0]
+            vector = (await self.embedder.embed([query]))[0]
         except UpstreamError as exc:  # the embedding upstream is down: BM25 alone still answers
             log.warning("query embedding failed; lexical search only", extra={"error": exc.code})
             return None
+        vector.flags.writeable = False
+        self._query_vectors[query] = vector
+        if len(self._query_vectors) > QUERY_CACHE:
+            self._query_vectors.popitem(last=False)
+        return vector
 
     async def search(self, user_id: str, query: str, top_k: int = 5) -> list[SearchHit]:
         """The chunks best matching `query` among the documents `user_id` may read, best first."""
@@ -197,7 +183,7 @@ class KnowledgeBase:
         if not query:
             return []
         snapshot = self.snapshot
-        token_ids = self._vocabulary.lookup(tokenize(query))
+        token_ids = self.follower.vocabulary.lookup(tokenize(query))
         vector = await self._query_vector(query)
         ranked = snapshot.search(user_id, token_ids, vector, top_k)
         if not ranked:

@@ -112,32 +112,45 @@ async def delete_document(session: AsyncSession, document_id: str) -> bool:
     return bool(result.rowcount)
 
 
-async def chunk_fingerprint(session: AsyncSession) -> tuple[int, int]:
-    """(number of chunks, highest chunk id): changes whenever chunks are added or removed."""
-    count, highest = (await session.execute(select(func.count(KnowledgeChunk.id), func.max(KnowledgeChunk.id)))).one()
-    return int(count or 0), int(highest or 0)
+async def chunk_fingerprint(session: AsyncSession) -> tuple[int, int, int]:
+    """(number of chunks, highest chunk id, sum of chunk ids): changes whenever chunks are added or removed."""
+    count, highest, total = (await session.execute(
+        select(func.count(KnowledgeChunk.id), func.max(KnowledgeChunk.id), func.sum(KnowledgeChunk.id))
+    )).one()
+    return int(count or 0), int(highest or 0), int(total or 0)
 
 
-async def chunk_owners(session: AsyncSession) -> list[tuple[int, str | None, str]]:
-    """Every chunk's (id, owner id, visibility), for the in-memory index."""
+IndexRow = tuple[int, str | None, str, str, str, str, bytes | None]
+"""(chunk id, owner id, visibility, document title, heading, text, embedding): what the in-memory index reads."""
+
+_INDEX_COLUMNS = (KnowledgeChunk.id, KnowledgeDocument.owner_id, KnowledgeDocument.visibility, KnowledgeDocument.title,
+                  KnowledgeChunk.heading, KnowledgeChunk.text, KnowledgeChunk.embedding)
+
+
+async def chunks_after(session: AsyncSession, after: int, upto: int, limit: int) -> list[IndexRow]:
+    """Up to `limit` chunks with after < id <= upto, by id, with what the index needs of their document."""
     rows = await session.execute(
-        select(KnowledgeChunk.id, KnowledgeDocument.owner_id, KnowledgeDocument.visibility)
-        .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+        select(*_INDEX_COLUMNS).join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+        .where(KnowledgeChunk.id > after, KnowledgeChunk.id <= upto).order_by(KnowledgeChunk.id).limit(limit)
     )
-    return [(int(i), o, v) for i, o, v in rows]
+    return [(int(i), o, v, t, h, x, e) for i, o, v, t, h, x, e in rows]
 
 
-async def chunk_contents(session: AsyncSession, ids: Sequence[int]) -> list[tuple[int, str, str, str, bytes | None]]:
-    """(id, document title, heading, text, embedding) of these chunks."""
-    out: list[tuple[int, str, str, str, bytes | None]] = []
+async def chunks_by_id(session: AsyncSession, ids: Sequence[int]) -> list[IndexRow]:
+    """These chunks (those that exist), with what the index needs of their document."""
+    out: list[IndexRow] = []
     for i in range(0, len(ids), 500):
         rows = await session.execute(
-            select(KnowledgeChunk.id, KnowledgeDocument.title, KnowledgeChunk.heading, KnowledgeChunk.text, KnowledgeChunk.embedding)
-            .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
+            select(*_INDEX_COLUMNS).join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
             .where(KnowledgeChunk.id.in_(list(ids[i : i + 500])))
         )
-        out.extend((int(a), t, b, c, d) for a, t, b, c, d in rows)
+        out.extend((int(a), o, v, t, h, x, e) for a, o, v, t, h, x, e in rows)
     return out
+
+
+async def chunk_ids(session: AsyncSession) -> list[int]:
+    """The id of every chunk."""
+    return [int(i) for (i,) in await session.execute(select(KnowledgeChunk.id))]
 
 
 async def visible_chunks(session: AsyncSession, user_id: str, ids: Sequence[int]) -> dict[int, tuple[KnowledgeChunk, KnowledgeDocument]]:

@@ -35,10 +35,11 @@ async def test_the_service_itself_filters_in_the_query(api, upload):
     assert hits and {h.document_title for h in hits} == {"Bob"}
     assert all("4471" not in h.text for h in hits)
     assert await kb.search("user_nobody", "refund vault", 50) == []
-    # The index ranks only visible chunks: Alice's chunk is not even a candidate for Bob.
+    # The index ranks only visible chunks: Alice's chunk is not even in the rows Bob's search scans.
     snapshot = kb.snapshot
-    mask = snapshot.visible_mask(bob["id"])
-    assert mask.sum() == 1 and snapshot.visible_mask(alice["id"]).sum() == 1
+    as_bob, as_alice = snapshot.view(bob["id"]), snapshot.view(alice["id"])
+    assert as_bob.live == 1 and as_alice.live == 1
+    assert [s.key for s in as_bob.scopes] == [bob["id"]] and [s.key for s in as_alice.scopes] == [alice["id"]]
 
 
 async def test_shared_documents_are_for_admins_to_add_and_everyone_to_search(api, upload):

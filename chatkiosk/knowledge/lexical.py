@@ -1,0 +1,146 @@
+"""BM25 postings that new chunks are appended to, scored at query time.
+
+A `Postings` segment is immutable: for each token, the rows that hold it and how often.
+Rows are appended as new small segments and segments are merged like a binary counter
+(a segment is merged into the one before it while it is at least half that one's size), so a
+scope of N rows has at most ~log2(N) segments and a new document costs work in proportion to
+its own size, not to the corpus.
+
+Scores are BM25 as `bm25s` computes them by default (Lucene's idf, k1 = 1.5, b = 0.75), but
+from statistics taken at query time — document frequency, number of chunks, average length —
+over exactly the chunks the user may see. `bm25s` bakes the idf into its matrix when it
+indexes, which is why it cannot take a new document without indexing everything again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+K1 = 1.5
+B = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class TermCounts:
+    """One chunk's distinct token ids, how often each occurs, and its length in tokens."""
+
+    ids: np.ndarray  # int32, distinct
+    counts: np.ndarray  # float32, same length
+    length: int
+
+
+def term_counts(tokens: list[str], ids: dict[str, int]) -> TermCounts:
+    """The `TermCounts` of a token list, adding unseen tokens to the vocabulary `ids`."""
+    counter = Counter(tokens)
+    token_ids = np.fromiter((ids.setdefault(t, len(ids)) for t in counter), dtype=np.int32, count=len(counter))
+    counts = np.fromiter(counter.values(), dtype=np.float32, count=len(counter))
+    return TermCounts(token_ids, counts, len(tokens))
+
+
+@dataclass(frozen=True, slots=True)
+class Postings:
+    """Postings of consecutive rows [first_row, first_row + rows), ordered by token id."""
+
+    first_row: int
+    rows: int
+    tokens: np.ndarray  # int32, the token of each posting, sorted
+    row_of: np.ndarray  # int32, the row of each posting (scope-wide row number)
+    counts: np.ndarray  # float32, the term count of each posting
+    distinct: np.ndarray  # int32, the distinct tokens of `tokens`
+    starts: np.ndarray  # int64, where each distinct token's postings start (len(distinct) + 1)
+
+    @classmethod
+    def build(cls, first_row: int, chunks: Sequence[TermCounts]) -> Postings:
+        """A segment holding `chunks` as rows first_row, first_row + 1, …"""
+        sizes = np.fromiter((len(c.ids) for c in chunks), dtype=np.int64, count=len(chunks))
+        if len(chunks):
+            tokens = np.concatenate([c.ids for c in chunks])
+            counts = np.concatenate([c.counts for c in chunks])
+        else:
+            tokens, counts = np.zeros(0, np.int32), np.zeros(0, np.float32)
+        row_of = np.repeat(np.arange(first_row, first_row + len(chunks), dtype=np.int32), sizes)
+        return cls.from_arrays(first_row, len(chunks), tokens, row_of, counts)
+
+    @classmethod
+    def from_arrays(cls, first_row: int, rows: int, tokens: np.ndarray, row_of: np.ndarray, counts: np.ndarray) -> Postings:
+        order = np.argsort(tokens, kind="stable")
+        tokens, row_of, counts = tokens[order], row_of[order], counts[order]
+        distinct, starts = np.unique(tokens, return_index=True)
+        starts = np.append(starts, len(tokens)).astype(np.int64)
+        return cls(first_row, rows, tokens, row_of, counts, distinct.astype(np.int32), starts)
+
+    def merged(self, later: Postings, alive: np.ndarray | None = None) -> Postings:
+        """One segment holding this one's rows and `later`'s (which must follow them); postings of dead rows dropped."""
+        tokens = np.concatenate([self.tokens, later.tokens])
+        row_of = np.concatenate([self.row_of, later.row_of])
+        counts = np.concatenate([self.counts, later.counts])
+        if alive is not None:
+            keep = alive[row_of]
+            tokens, row_of, counts = tokens[keep], row_of[keep], counts[keep]
+        return Postings.from_arrays(self.first_row, self.rows + later.rows, tokens, row_of, counts)
+
+    def gather(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token, row, count) of every posting of the tokens in `query`."""
+        at = np.searchsorted(self.distinct, query)
+        found = at < len(self.distinct)
+        found[found] = self.distinct[at[found]] == query[found]
+        at = at[found]
+        if not len(at):
+            return _NO_POSTINGS
+        spans = [slice(int(self.starts[i]), int(self.starts[i + 1])) for i in at.tolist()]
+        if len(spans) == 1:
+            s = spans[0]
+            return self.tokens[s], self.row_of[s], self.counts[s]
+        return (np.concatenate([self.tokens[s] for s in spans]), np.concatenate([self.row_of[s] for s in spans]),
+                np.concatenate([self.counts[s] for s in spans]))
+
+
+_NO_POSTINGS = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32))
+
+
+def append_segment(segments: tuple[Postings, ...], new: Postings, alive: np.ndarray) -> tuple[Postings, ...]:
+    """`segments` with `new` added, merging from the end while the newer one is at least half the older."""
+    out = list(segments)
+    out.append(new)
+    while len(out) > 1 and out[-1].rows * 2 >= out[-2].rows:
+        later = out.pop()
+        out[-1] = out[-1].merged(later, alive)
+    return tuple(out)
+
+
+def document_frequencies(segments: Sequence[Postings], alive: np.ndarray, size: int) -> np.ndarray:
+    """How many live rows hold each token id (an array of `size` ids)."""
+    df = np.zeros(size, dtype=np.int64)
+    for segment in segments:
+        live = alive[segment.row_of]
+        df += np.bincount(segment.tokens[live], minlength=size)[:size]
+    return df
+
+
+def idf(document_frequency: np.ndarray, documents: int) -> np.ndarray:
+    """Lucene's idf, as bm25s computes it: log(1 + (N - df + 0.5) / (df + 0.5))."""
+    df = document_frequency.astype(np.float64)
+    return np.log1p((documents - df + 0.5) / (df + 0.5))
+
+
+def scores(segments: Sequence[Postings], query: np.ndarray, weights: np.ndarray, lengths: np.ndarray, average: float, rows: int) -> np.ndarray:
+    """BM25 score of each of `rows` rows for the sorted distinct token ids `query` with idf `weights`.
+
+    `lengths` are the rows' lengths in tokens and `average` the average over the chunks searched.
+    """
+    if not len(query) or not segments:
+        return np.zeros(rows, dtype=np.float64)
+    parts = [segment.gather(query) for segment in segments]
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return np.zeros(rows, dtype=np.float64)
+    tokens = np.concatenate([p[0] for p in parts])
+    row_of = np.concatenate([p[1] for p in parts])
+    counts = np.concatenate([p[2] for p in parts]).astype(np.float64)
+    norms = K1 * ((1 - B) + B * lengths[row_of] / max(average, 1e-9))
+    weight = weights[np.searchsorted(query, tokens)] * counts / (counts + norms)
+    return np.bincount(row_of, weights=weight, minlength=rows)[:rows]
