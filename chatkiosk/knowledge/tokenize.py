@@ -9,12 +9,13 @@ also yields the joined bigram.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 import unicodedata
 
 _CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff"
-_TOKEN = re.compile(rf"[0-9]+|[a-z]+(?:'[a-z]+)?|[{_CJK}]+")
-_CJK_RUN = re.compile(rf"[{_CJK}]")
+_TOKEN = re.compile(rf"(?P<number>[0-9]+)|(?P<word>[a-z]+(?:'[a-z]+)?)|(?P<cjk>[{_CJK}]+)")
 
 # Words so common in English questions that they only add noise to BM25.
 STOPWORDS = frozenset(
@@ -25,8 +26,10 @@ STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def _fold(word: str) -> str:
     # A light stemmer: plurals and the common verb endings ("returning", "returned" → "return").
+    # Cached: the same words come back in nearly every chunk.
     if word.endswith("'s"):
         word = word[:-2]
     if len(word) > 4 and word.endswith("ies"):
@@ -46,22 +49,24 @@ def tokenize(text: str) -> list[str]:
     """The BM25 tokens of `text`: CJK character uni+bigrams, folded Latin words, numbers."""
     text = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
+    append, extend = tokens.append, tokens.extend
     previous_end = -1
     previous_number = ""
     for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
         piece = match.group()
-        if _CJK_RUN.match(piece):
+        if kind == "cjk":
             if previous_number and match.start() == previous_end:
-                tokens.append(previous_number + piece[0])
-            tokens.extend(piece)
-            tokens.extend(piece[i : i + 2] for i in range(len(piece) - 1))
+                append(previous_number + piece[0])
+            extend(piece)
+            extend(map(operator.add, piece, piece[1:]))
             previous_number = ""
-        elif piece[0].isdigit():
-            tokens.append(piece)
+        elif kind == "number":
+            append(piece)
             previous_number = piece
         else:
             if piece not in STOPWORDS:
-                tokens.append(_fold(piece))
+                append(_fold(piece))
             previous_number = ""
         previous_end = match.end()
     return tokens

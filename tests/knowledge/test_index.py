@@ -12,7 +12,7 @@ from chatkiosk.knowledge import lexical, vectors as vectors_module
 from chatkiosk.knowledge.demo import demo_files
 from chatkiosk.knowledge.index import IndexedChunk, Vocabulary, empty_snapshot
 from chatkiosk.knowledge.tokenize import tokenize
-from chatkiosk.knowledge.vectors import VectorRows, binary_codes
+from chatkiosk.knowledge.vectors import VectorRows, binary_codes, hamming
 
 
 def _chunks(texts_owners, vectors, vocabulary):
@@ -144,7 +144,7 @@ def test_vector_rows_append_without_disturbing_an_older_view():
     before = second.matrix.copy()
     branch = first.appended(np.ones((1, 8), np.float32))  # appending to an older view copies
     assert np.array_equal(second.matrix, before) and branch.size == 4 and np.array_equal(branch.matrix[:3], first.matrix)
-    assert second.matrix.flags.c_contiguous and second.codes.shape == (5, 1)
+    assert second.matrix.flags.c_contiguous and second.codes.shape == (1, 5)
 
 
 def test_binary_prefilter_finds_the_exact_neighbours(monkeypatch):
@@ -168,3 +168,5 @@ def test_binary_prefilter_finds_the_exact_neighbours(monkeypatch):
         found += 10
     assert agreed / found >= 0.9
     assert binary_codes(np.ones((1, 70), np.float32)).shape == (1, 2)
+    rows = binary_codes(vectors[:50])
+    assert np.array_equal(hamming(np.ascontiguousarray(rows.T), rows[3]), np.bitwise_count(rows ^ rows[3]).sum(axis=1))
