@@ -47,7 +47,7 @@ async def _ranked(kb, mode: str, question: str) -> list[tuple[str, str]]:
     ids = view.chunk_ids(rows)
     async with kb.db.read() as session:
         found = await store.visible_chunks(session, "bench-user", ids)
-    return [(found[i][1].title, found[i][0].heading) for i in ids if i in found]
+    return [(found[i].document_title, found[i].heading) for i in ids if i in found]
 
 
 async def main() -> None:

@@ -4,7 +4,8 @@ Chunk ids only grow, so new chunks are those above the highest id already indexe
 reads just them and appends them to their scopes. The fingerprint (count, highest id, sum of
 ids) tells whether anything else happened — a deletion, a replacement, or a chunk committed
 late with an id below ones already seen (two PostgreSQL transactions can commit out of id
-order): then the ids alone are read (one integer column) and compared with the index's.
+order): then the ids are compared with the index's, bucket by bucket (a count and a sum per
+4,096 ids, computed by the database), and only the ids of the buckets that differ are read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +22,12 @@ from chatkiosk.knowledge.tokenize import tokenize
 from chatkiosk.store import knowledge as store
 from chatkiosk.store.db import Database
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 READ_BATCH = 5000
+# Ids per bucket when the index's ids are compared with the database's.
+BUCKET = 4096
 
 
 @dataclass(slots=True)
@@ -78,17 +85,40 @@ class IndexFollower:
                 removed: dict[ScopeKey, list[int]] = {}
                 compared = len(self._scope_of) + len(rows) != count or self._id_sum + sum(r[0] for r in rows) != total
                 if compared:
-                    in_db = set(await store.chunk_ids(session))
-                    for chunk_id in self._scope_of.keys() - in_db:
+                    gone, late = await self._differences(session, {r[0] for r in rows}, highest)
+                    for chunk_id in gone:
                         removed.setdefault(self._scope_of[chunk_id], []).append(chunk_id)
-                    new = {r[0] for r in rows}
-                    late = sorted(i for i in in_db if i <= highest and i not in self._scope_of and i not in new)
                     if late:
                         rows.extend(await store.chunks_by_id(session, late))
             self.snapshot = await asyncio.to_thread(self._apply, rows, removed)
             self._highest = max(self._highest, highest)
             self._fingerprint = fingerprint
             return RefreshReport(len(rows), sum(len(v) for v in removed.values()), compared, time.perf_counter() - started)
+
+    async def _differences(self, session: AsyncSession, new: set[int], highest: int) -> tuple[list[int], list[int]]:
+        """(indexed chunks no longer in the database, chunks in it up to `highest` not indexed nor in `new`).
+
+        Ids are compared bucket by bucket (count and sum per `BUCKET` ids, computed by the
+        database): only the ids of buckets that differ are read.
+        """
+        known = np.fromiter(self._scope_of.keys(), dtype=np.int64, count=len(self._scope_of))
+        if new:
+            known = np.concatenate([known, np.fromiter(new, dtype=np.int64, count=len(new))])
+        buckets = known // BUCKET
+        counts = np.bincount(buckets) if len(known) else np.zeros(0, np.int64)
+        sums = np.bincount(buckets, weights=known) if len(known) else np.zeros(0)
+        ours = {int(b): (int(counts[b]), int(sums[b])) for b in np.flatnonzero(counts)}
+        theirs = await store.chunk_id_buckets(session, BUCKET)
+        gone: list[int] = []
+        late: list[int] = []
+        for bucket in sorted(ours.keys() | theirs.keys()):
+            if ours.get(bucket) == theirs.get(bucket):
+                continue
+            in_db = set(await store.chunk_ids(session, bucket * BUCKET, (bucket + 1) * BUCKET))
+            indexed = set(known[buckets == bucket].tolist())
+            gone.extend(i for i in indexed - in_db if i in self._scope_of)
+            late.extend(i for i in in_db - indexed if i <= highest)
+        return gone, sorted(late)
 
     def _apply(self, rows: list[store.IndexRow], removed: dict[ScopeKey, list[int]]) -> IndexSnapshot:
         counts = self.vocabulary.counts

@@ -36,10 +36,10 @@ class TermCounts:
 def term_counts(tokens: list[str], ids: dict[str, int]) -> TermCounts:
     """The `TermCounts` of a token list, adding unseen tokens to the vocabulary `ids`."""
     counter = Counter(tokens)
-    new = counter.keys() - ids.keys()  # a set difference: no Python loop when every token is known
-    if new:
-        for token in [t for t in counter if t in new]:  # in order of appearance, so ids are reproducible
-            ids[token] = len(ids)
+    # New tokens get the next ids in order of appearance, so ids are reproducible. (Not
+    # `counter.keys() - ids.keys()`: that walks the whole vocabulary.)
+    for token in [t for t in counter if t not in ids]:
+        ids[token] = len(ids)
     token_ids = np.fromiter(map(ids.__getitem__, counter), dtype=np.int32, count=len(counter))
     counts = np.fromiter(counter.values(), dtype=np.float32, count=len(counter))
     return TermCounts(token_ids, counts, len(tokens))

@@ -198,9 +198,8 @@ class KnowledgeBase:
             found = rows.get(chunk_id)
             if found is None:  # deleted since the snapshot (or, never, not this user's)
                 continue
-            chunk, document = found
             hits.append(SearchHit(
-                document_id=document.id, document_title=document.title, chunk_id=f"chunk_{chunk.id}",
-                chunk_index=chunk.chunk_index, heading=chunk.heading, text=chunk.text, score=round(score, 6),
+                document_id=found.document_id, document_title=found.document_title, chunk_id=f"chunk_{found.id}",
+                chunk_index=found.index, heading=found.heading, text=found.text, score=round(score, 6),
             ))
         return hits

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func, or_, select
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -148,18 +148,45 @@ async def chunks_by_id(session: AsyncSession, ids: Sequence[int]) -> list[IndexR
     return out
 
 
-async def chunk_ids(session: AsyncSession) -> list[int]:
-    """The id of every chunk."""
-    return [int(i) for (i,) in await session.execute(select(KnowledgeChunk.id))]
+async def chunk_id_buckets(session: AsyncSession, width: int) -> dict[int, tuple[int, int]]:
+    """For each bucket of `width` consecutive ids that holds chunks: (how many, sum of their ids).
+
+    Computed by the database in one pass over the id index, so a worker compares a few dozen
+    rows instead of reading every id.
+    """
+    # Integer division in SQL on both SQLite and PostgreSQL (the width is an int, never user input).
+    width = int(width)
+    rows = await session.execute(text(f"SELECT id / {width}, count(id), sum(id) FROM knowledge_chunks GROUP BY id / {width}"))
+    return {int(b): (int(n), int(total)) for b, n, total in rows}
 
 
-async def visible_chunks(session: AsyncSession, user_id: str, ids: Sequence[int]) -> dict[int, tuple[KnowledgeChunk, KnowledgeDocument]]:
+async def chunk_ids(session: AsyncSession, low: int = 0, high: int | None = None) -> list[int]:
+    """The ids of the chunks with low <= id < high (every chunk by default)."""
+    query = select(KnowledgeChunk.id).where(KnowledgeChunk.id >= low)
+    if high is not None:
+        query = query.where(KnowledgeChunk.id < high)
+    return [int(i) for (i,) in await session.execute(query)]
+
+
+class VisibleChunk(NamedTuple):
+    """A chunk as a search returns it, with its document's id and title."""
+
+    id: int
+    index: int
+    heading: str
+    text: str
+    document_id: str
+    document_title: str
+
+
+async def visible_chunks(session: AsyncSession, user_id: str, ids: Sequence[int]) -> dict[int, VisibleChunk]:
     """The chunks among `ids` this user may read, with their documents; others are simply absent."""
     if not ids:
         return {}
     rows = await session.execute(
-        select(KnowledgeChunk, KnowledgeDocument)
+        select(KnowledgeChunk.id, KnowledgeChunk.chunk_index, KnowledgeChunk.heading, KnowledgeChunk.text,
+               KnowledgeDocument.id, KnowledgeDocument.title)
         .join(KnowledgeDocument, KnowledgeDocument.id == KnowledgeChunk.document_id)
         .where(KnowledgeChunk.id.in_(list(ids)), visible_to(user_id))
     )
-    return {chunk.id: (chunk, document) for chunk, document in rows}
+    return {int(row[0]): VisibleChunk(int(row[0]), *row[1:]) for row in rows}

@@ -149,6 +149,7 @@ def test_vector_rows_append_without_disturbing_an_older_view():
 
 def test_binary_prefilter_finds_the_exact_neighbours(monkeypatch):
     monkeypatch.setattr(vectors_module, "EXACT_UP_TO", 100)
+    monkeypatch.setattr(vectors_module, "RERANK", 200)  # of the 2,000 shared rows
     rng = np.random.default_rng(7)
     centres = rng.normal(size=(50, 64)).astype(np.float32)
     vectors = centres[rng.integers(0, 50, 3000)] + rng.normal(0, 0.3, (3000, 64)).astype(np.float32)
