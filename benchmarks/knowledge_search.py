@@ -204,16 +204,29 @@ async def _search_lines(kb, user: str, questions: list[str], passes: int) -> Non
     view = kb.snapshot.view(user)
     if view.live > vectors_module.EXACT_UP_TO:
         approximate = [view.semantic(v, 50).tolist() for v in query_vectors]
+        fused = [[c for c, _ in view.search(t, v, 5)] for t, v in zip(token_ids, query_vectors)]
         limit, vectors_module.EXACT_UP_TO = vectors_module.EXACT_UP_TO, 1 << 40
         try:
             exact = [view.semantic(v, 50).tolist() for v in query_vectors]
+            fused_exact = [[c for c, _ in view.search(t, v, 5)] for t, v in zip(token_ids, query_vectors)]
             print(f"    baseline: exact vectors             {await _passes(lambda: part('vectors'), passes)}")
         finally:
             vectors_module.EXACT_UP_TO = limit
         pool = max(vectors_module.RERANK, view.live // vectors_module.RERANK_SHARE)
         held = [sum(len(set(a[:k]) & set(e[:k])) for a, e in zip(approximate, exact)) / max(1, sum(len(e[:k]) for e in exact))
                 for k in (10, 50)]
-        print(f"    1-bit prefilter, {pool} re-ranked: holds {held[0]:.1%} of the exact top 10, {held[1]:.1%} of the top 50 (what RRF reads)")
+        top5 = sum(len(set(a) & set(e)) for a, e in zip(fused, fused_exact)) / max(1, sum(len(e) for e in fused_exact))
+        print(f"    1-bit prefilter, {pool} re-ranked: holds {held[0]:.1%} of the exact top 10, {held[1]:.1%} of the top 50 "
+              f"(what RRF reads); the hybrid top 5 holds {top5:.1%} of the one with exact vectors")
+
+
+def _memory(snapshot) -> tuple[float, float]:
+    vectors = postings = 0
+    for scope in snapshot.scopes.values():
+        if scope.vectors is not None:
+            vectors += scope.vectors.matrix.nbytes + scope.vectors.codes.nbytes
+        postings += sum(p.row_of.nbytes + p.counts.nbytes + p.starts.nbytes + p.distinct.nbytes for p in scope.segments)
+    return vectors / 2**20, postings / 2**20
 
 
 async def _until(kb, predicate: Callable[[], Awaitable[bool]]) -> float:
@@ -282,8 +295,11 @@ async def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
         await one.refresh()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         view = one.snapshot.view(users[1])
+        vector_mb, postings_mb = _memory(one.snapshot)
         print(f"-- {one.snapshot.size} chunks ({view.live} visible to the user searching): worker one's refresh loading "
               f"{loading} new chunks {elapsed:.1f} s ({loading / elapsed:.0f} chunks/s, CPU {cpu:.1f} s; {load})")
+        print(f"  index memory: vectors and codes {vector_mb:.0f} MB, BM25 postings {postings_mb:.0f} MB "
+              f"({(vector_mb + postings_mb) * 1024 / max(1, one.snapshot.size):.1f} KiB a chunk)")
         await _search_lines(one, users[1], questions, args.passes)
         two = build_knowledge(settings, db)
         load = _load()

@@ -29,7 +29,7 @@ class TermCounts:
     """One chunk's distinct token ids, how often each occurs, and its length in tokens."""
 
     ids: np.ndarray  # int32, distinct
-    counts: np.ndarray  # float32, same length
+    counts: np.ndarray  # uint16, same length
     length: int
 
 
@@ -41,21 +41,24 @@ def term_counts(tokens: list[str], ids: dict[str, int]) -> TermCounts:
     for token in [t for t in counter if t not in ids]:
         ids[token] = len(ids)
     token_ids = np.fromiter(map(ids.__getitem__, counter), dtype=np.int32, count=len(counter))
-    counts = np.fromiter(counter.values(), dtype=np.float32, count=len(counter))
+    counts = np.fromiter(counter.values(), dtype=np.uint16, count=len(counter))
     return TermCounts(token_ids, counts, len(tokens))
 
 
 @dataclass(frozen=True, slots=True)
 class Postings:
-    """Postings of consecutive rows [first_row, first_row + rows), ordered by token id."""
+    """Postings of consecutive rows [first_row, first_row + rows), grouped by token id.
+
+    6 bytes a posting: the row (int32) and the term count (uint16); token `distinct[i]`'s
+    postings are `row_of[starts[i]:starts[i + 1]]`.
+    """
 
     first_row: int
     rows: int
-    tokens: np.ndarray  # int32, the token of each posting, sorted
-    row_of: np.ndarray  # int32, the row of each posting (scope-wide row number)
-    counts: np.ndarray  # float32, the term count of each posting
-    distinct: np.ndarray  # int32, the distinct tokens of `tokens`
+    distinct: np.ndarray  # int32, the tokens present, ascending
     starts: np.ndarray  # int64, where each distinct token's postings start (len(distinct) + 1)
+    row_of: np.ndarray  # int32, the row of each posting (scope-wide row number)
+    counts: np.ndarray  # uint16, the term count of each posting
 
     @classmethod
     def build(cls, first_row: int, chunks: Sequence[TermCounts]) -> Postings:
@@ -65,17 +68,24 @@ class Postings:
             tokens = np.concatenate([c.ids for c in chunks])
             counts = np.concatenate([c.counts for c in chunks])
         else:
-            tokens, counts = np.zeros(0, np.int32), np.zeros(0, np.float32)
+            tokens, counts = np.zeros(0, np.int32), np.zeros(0, np.uint16)
         row_of = np.repeat(np.arange(first_row, first_row + len(chunks), dtype=np.int32), sizes)
         return cls.from_arrays(first_row, len(chunks), tokens, row_of, counts)
 
     @classmethod
     def from_arrays(cls, first_row: int, rows: int, tokens: np.ndarray, row_of: np.ndarray, counts: np.ndarray) -> Postings:
+        """A segment of postings given one by one (token, row, count), in any order."""
         order = np.argsort(tokens, kind="stable")
-        tokens, row_of, counts = tokens[order], row_of[order], counts[order]
+        tokens = tokens[order]
         distinct, starts = np.unique(tokens, return_index=True)
         starts = np.append(starts, len(tokens)).astype(np.int64)
-        return cls(first_row, rows, tokens, row_of, counts, distinct.astype(np.int32), starts)
+        return cls(first_row, rows, distinct.astype(np.int32), starts, row_of[order].astype(np.int32, copy=False),
+                   np.minimum(counts[order], np.iinfo(np.uint16).max).astype(np.uint16, copy=False))
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """The token of each posting."""
+        return np.repeat(self.distinct, np.diff(self.starts))
 
     def merged(self, later: Postings, alive: np.ndarray | None = None) -> Postings:
         """One segment holding this one's rows and `later`'s (which must follow them); postings of dead rows dropped."""
@@ -87,23 +97,22 @@ class Postings:
             tokens, row_of, counts = tokens[keep], row_of[keep], counts[keep]
         return Postings.from_arrays(self.first_row, self.rows + later.rows, tokens, row_of, counts)
 
-    def gather(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(token, row, count) of every posting of the tokens in `query`."""
+    def gather(self, query: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, count, query weight) of every posting of the tokens in `query` (sorted), whose weights are `weights`."""
         at = np.searchsorted(self.distinct, query)
         found = at < len(self.distinct)
         found[found] = self.distinct[at[found]] == query[found]
-        at = at[found]
-        if not len(at):
+        if not found.any():
             return _NO_POSTINGS
+        at = at[found]
         spans = [slice(int(self.starts[i]), int(self.starts[i + 1])) for i in at.tolist()]
+        weight = np.repeat(weights[found], self.starts[at + 1] - self.starts[at])
         if len(spans) == 1:
-            s = spans[0]
-            return self.tokens[s], self.row_of[s], self.counts[s]
-        return (np.concatenate([self.tokens[s] for s in spans]), np.concatenate([self.row_of[s] for s in spans]),
-                np.concatenate([self.counts[s] for s in spans]))
+            return self.row_of[spans[0]], self.counts[spans[0]], weight
+        return np.concatenate([self.row_of[s] for s in spans]), np.concatenate([self.counts[s] for s in spans]), weight
 
 
-_NO_POSTINGS = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32))
+_NO_POSTINGS = (np.zeros(0, np.int32), np.zeros(0, np.uint16), np.zeros(0, np.float64))
 
 
 def append_segment(segments: tuple[Postings, ...], new: Postings, alive: np.ndarray) -> tuple[Postings, ...]:
@@ -120,8 +129,9 @@ def document_frequencies(segments: Sequence[Postings], alive: np.ndarray, size: 
     """How many live rows hold each token id (an array of `size` ids)."""
     df = np.zeros(size, dtype=np.int64)
     for segment in segments:
-        live = alive[segment.row_of]
-        df += np.bincount(segment.tokens[live], minlength=size)[:size]
+        if len(segment.distinct):
+            live = np.add.reduceat(alive[segment.row_of].astype(np.int64), segment.starts[:-1])
+            df[segment.distinct] += live
     return df
 
 
@@ -138,13 +148,12 @@ def scores(segments: Sequence[Postings], query: np.ndarray, weights: np.ndarray,
     """
     if not len(query) or not segments:
         return np.zeros(rows, dtype=np.float64)
-    parts = [segment.gather(query) for segment in segments]
+    parts = [segment.gather(query, weights) for segment in segments]
     parts = [p for p in parts if len(p[0])]
     if not parts:
         return np.zeros(rows, dtype=np.float64)
-    tokens = np.concatenate([p[0] for p in parts])
-    row_of = np.concatenate([p[1] for p in parts])
-    counts = np.concatenate([p[2] for p in parts]).astype(np.float64)
+    row_of = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts]).astype(np.float64)
+    idf_of = np.concatenate([p[2] for p in parts])
     norms = K1 * ((1 - B) + B * lengths[row_of] / max(average, 1e-9))
-    weight = weights[np.searchsorted(query, tokens)] * counts / (counts + norms)
-    return np.bincount(row_of, weights=weight, minlength=rows)[:rows]
+    return np.bincount(row_of, weights=idf_of * counts / (counts + norms), minlength=rows)[:rows]
