@@ -134,3 +134,8 @@ def test_a_request_line_reads_like_the_examples(menu, hints):
     assert line == ('"swap the coke for a sprite" [Current order: 1 cola.] [Words: #1 "coke" = cola, '
                     '#2 "sprite" = cider.] [Reading: [{"do":"replace","target":"#1","item":"#2"}]] →')
     assert reading_note(None) is None
+
+
+def test_an_item_read_exactly_is_not_padded_into_a_longer_one_but_typos_still_match(hints):
+    assert hints.read("把芝士汉堡换成鲜虾汉堡").ids() == ["cheeseburger", "shrimp_burger"]
+    assert hints.read("감자튀긴 하나 주세요").ids() == ["fries"]

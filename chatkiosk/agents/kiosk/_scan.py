@@ -205,9 +205,9 @@ class Lexicon:
                     if len(alias) <= longest_item:
                         continue
                     limit = 0 if len(alias) <= 3 else 1 if len(alias) < 6 else 2
-                    if longest_item and limit:  # an item read exactly is not padded into another
-                        limit = 0
                     d = _edit_distance(window, alias, limit)
+                    if longest_item and d >= len(alias) - longest_item:
+                        continue  # no better than the item read exactly ("把芝士汉堡" is not 双层芝士汉堡)
                     if d <= limit and (best is None or (d, -len(window)) < best[:2]):
                         best = (d, -len(window), a, b, entry)
         if best is None:
