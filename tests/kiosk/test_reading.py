@@ -92,6 +92,7 @@ def test_a_question_or_small_talk_gets_no_reading(hints, reader, menu, text):
 def test_cue_words_are_found_in_the_three_languages():
     assert cues("the same again") >= {"again"} and cues("똑같이 하나 더") >= {"again"} and cues("再来一份一样的") >= {"again"}
     assert "pricey" in cues("제일 비싼 거") and "cheap" not in cues("제일 비싼 거") and "cheap" in cues("제일 싼 거")
+    assert cues("the least expensive drink") & {"cheap", "pricey"} == {"cheap"}
 
 
 def test_the_worked_examples_fit_the_menu_and_each_one_runs_cleanly_on_its_order(menu, hints):

@@ -31,7 +31,7 @@ _CUES: dict[str, str] = {
     "rest": r"\b(?:except|all but|everything but|anything but|but the|other than|only keep|keep only|just keep|"
             r"leave only|leave just|keep just)\b|나머지|만 ?남기고|만 ?두고|除了|只留|只保留|其他|其余|别的",
     "cheap": r"\b(?:cheapest|least expensive|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
-    "pricey": r"\b(?:most expensive|priciest|dearest|expensive)\b|비싼|贵",
+    "pricey": r"\b(?:most expensive|priciest|dearest|(?<!least )(?<!less )expensive)\b|비싼|贵",
     "each": r"\b(?:one of each|each|every kind|one of every|all kinds)\b|종류별|각각|씩|每种|每样|各",
     "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
     "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
