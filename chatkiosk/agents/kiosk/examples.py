@@ -1,7 +1,7 @@
 """Worked examples for the model, the nearest ones to each utterance picked per turn.
 
 A small model answers a request the way it saw a similar one answered far more reliably than
-it follows a description of the operations. `examples.jsonl` next to this module holds short
+it follows a description of the operations. `examples.json` next to this module holds short
 customer requests, each with an order it was said to and the changes that answer it; none is
 taken from the benchmark sets. For a turn, the examples whose *shape* is nearest (see
 `hint.Heard.shape`: "§ CHANGE §" for "§换成§" and "change the § to §" alike) are shown with the
@@ -22,7 +22,7 @@ from .hint import Heard, Hints
 from .menu import Menu
 from .order import Order
 
-DEFAULT_PATH = Path(__file__).with_name("examples.jsonl")
+DEFAULT_PATH = Path(__file__).with_name("examples.json")  # packaged like menu.json
 SHOWN = 2
 
 
@@ -71,10 +71,7 @@ def load_examples(menu: Menu, hints: Hints, path: Path | None = None) -> list[Ex
     names = {item.id for item in menu.items}
     special = {"all", "last"} | {f"{c}s" for c in {i.category for i in menu.items}}
     out = []
-    for line in (path or DEFAULT_PATH).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in json.loads((path or DEFAULT_PATH).read_text(encoding="utf-8")):
         picks = {i for i in _ids(record) if i.split("_", 1)[0] in ("cheapest", "priciest", "each")}
         if not _ids(record) - picks - special <= names:
             continue
