@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chatkiosk.agents.kiosk.agent import _EXAMPLES
 from chatkiosk.agents.kiosk.change import Change, commands_for
 from chatkiosk.agents.kiosk.commands import execute, execute_all
 from chatkiosk.agents.kiosk.examples import features, load_examples, nearest, reading_note, turn_line
@@ -112,11 +113,13 @@ def test_the_worked_examples_fit_the_menu_and_each_one_runs_cleanly_on_its_order
         assert results and all(r.ok for r in results), (e.say, [(r.command, r.reason) for r in results])
 
 
-def test_no_worked_example_is_a_benchmark_sentence(menu, hints):
+def test_no_worked_example_and_no_prompt_example_is_a_benchmark_sentence(menu, hints):
     said = set()
     for name in ("kiosk_llm_turns.jsonl", "kiosk_llm_heldout.jsonl"):
         said |= {json.loads(line)["say"] for line in (BENCHMARKS / name).read_text().splitlines() if line.strip()}
     assert not said & {e.say for e in load_examples(menu, hints)}
+    prompt_examples = {json.loads(line.split(" [")[0].split(" →")[0]) for line in _EXAMPLES.splitlines()[1:]}
+    assert len(prompt_examples) >= 5 and not said & prompt_examples
 
 
 def test_the_nearest_examples_share_the_requests_shape_and_the_nearest_comes_last(menu, hints):
