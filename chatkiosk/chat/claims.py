@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -107,10 +108,11 @@ class Claims:
 
     # --- the answering worker
 
-    async def take(self, conversation_id: str, settle: float) -> str | None:
+    async def take(self, conversation_id: str, settle: float, on_wait: Callable[[], None] | None = None) -> str | None:
         """Claim the conversation: the owner token, or None while another answer holds it.
 
-        A holder that is only storing its finished answer is waited for (`settle` seconds at most).
+        A holder that is only storing its finished answer is waited for (`settle` seconds at most;
+        `on_wait` is called first, so the caller knows what it read before may be stale).
         """
         token = uuid.uuid4().hex
         for waited in (False, True):
@@ -126,6 +128,8 @@ class Claims:
             state = state.decode() if isinstance(state, bytes) else state
             if waited or state != STORING:
                 return None
+            if on_wait is not None:
+                on_wait()
             await self.wait_released(conversation_id, settle)
         return None
 

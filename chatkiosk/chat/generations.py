@@ -43,6 +43,7 @@ class Generation:
         self.user_id = user_id
         self.message_id: str | None = None
         self.claim: str | None = None  # the owner token of the conversation's claim across workers
+        self.waited = False  # it waited for the previous answer's final write (history read before is stale)
         self.events: list[Event] = []
         self.finished = False
         self.task: asyncio.Task[None] | None = None
@@ -52,6 +53,9 @@ class Generation:
         self._started: asyncio.Future[None] = loop.create_future()  # admitted and stored, or why not
         self._answering: asyncio.Future[None] = loop.create_future()  # the first event past the user message
         self._ended: asyncio.Future[None] = loop.create_future()
+
+    def mark_waited(self) -> None:
+        self.waited = True
 
     # --- the generating side
 
@@ -193,30 +197,35 @@ class Generations:
         # Called with every new stored generation (the Redis mirror for re-joins on other workers).
         self.on_start: Callable[[Generation], None] | None = None
 
-    async def settle(self, conversation_id: str, timeout: float = SETTLE_SECONDS) -> None:
+    async def settle(self, conversation_id: str, timeout: float = SETTLE_SECONDS) -> bool:
         """Wait (at most `timeout`) for an answer that is already done but still being stored, so a
-        client that sends its next message the moment it got `done` is not refused with 409."""
+        client that sends its next message the moment it got `done` is not refused with 409.
+        True when there was such an answer to wait for."""
+        waited = False
         current = self._live.get(conversation_id)
         if current is not None and not current.finished and current.done is not None:
+            waited = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(current.wait(), timeout)
         release = self._releases.get(conversation_id)
         if release is not None:  # the last answer here is stored; its claim is on its way out
             with contextlib.suppress(Exception):
                 await asyncio.shield(release)
+        return waited
 
     async def start(self, conversation_id: str, user_id: str) -> Generation:
         """A new generation in the conversation; 409 while another one runs there (on any worker
         with claims). An answer done but still being stored is waited for, here or elsewhere."""
-        await self.settle(conversation_id)
+        waited = await self.settle(conversation_id)
         current = self._live.get(conversation_id)
         if current is not None and not current.finished:
             raise _in_progress()
         generation = Generation(conversation_id, user_id)
+        generation.waited = waited
         self._live[conversation_id] = generation  # before the await below: a second turn here is refused
         if self.claims is not None:
             try:
-                generation.claim = await self.claims.take(conversation_id, SETTLE_SECONDS)
+                generation.claim = await self.claims.take(conversation_id, SETTLE_SECONDS, on_wait=generation.mark_waited)
             finally:
                 if generation.claim is None:  # answering on another worker (or cancelled): as if never started
                     generation.finish()

@@ -216,7 +216,22 @@ class ChatService:
         # Last, so nothing can fail between taking the conversation (on every worker) and driving the turn.
         # The previous answer's final write, if it is still landing, is waited for.
         generation = await self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
+        if generation.waited and exchange is None and conv is not None:  # the history read above missed that answer
+            conv, rows = await self._reread(conv, generation, request.user_id)
         return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard, exchange=exchange, results=results)
+
+    async def _reread(self, conv: Any, generation: Generation, user_id: str) -> tuple[Any, list[Any]]:
+        """The context window again, once the previous answer's final write landed; the
+        conversation is given back (claim released) if the read fails."""
+        try:
+            fresh, rows = await self.rows.load(conv.id, user_id, self._window)
+        except BaseException:
+            self.generations.ended(generation)
+            raise
+        if fresh is None:  # deleted meanwhile
+            self.generations.ended(generation)
+            raise NotFound("no such conversation")
+        return fresh, rows
 
     async def _continuation(
         self, conversation_id: str, agent: str, request: TurnRequest, guard: TurnGuard,
