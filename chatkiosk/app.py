@@ -62,13 +62,14 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.state.runtime = runtime
     app.state.live = live
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
+    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, attachments.chat_router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)
     openapi_doc.install(app, runtime.agent_names, COMMANDS, bounds={
         ("TurnOptions", "max_tokens", "maximum"): settings.max_tokens_limit,
         ("MessageCreate", "content", "maxLength"): settings.max_message_chars,
+        ("MessageCreate", "images", "maxItems"): settings.chat_photos_per_message,
     }, model_choice=any(agent.allow_model_override for agent in runtime.agents))
     app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
@@ -77,6 +78,9 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
         upload_limits={
             "/api/knowledge/documents": settings.knowledge_max_upload_bytes + 65_536,
             "/api/shop/tickets/[^/]+/attachments": settings.attachment_max_bytes + 65_536,
+            # Photos sent in chat ride inline in the message (base64 data: URLs).
+            **({"/api/conversations/[^/]+/messages": settings.chat_body_bytes(), "/v1/chat/completions": settings.chat_body_bytes()}
+               if settings.chat_photos_per_message else {}),
         },
     )
     return app

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(8_000_000, ge=1024, description="bytes of one uploaded photo")
     attachment_max_pixels: int = Field(40_000_000, ge=1, description="width × height of one photo")
     attachments_per_ticket: int = Field(10, ge=1)
+    # Photos sent with a chat message (to an agent that takes them: the shop), inline as data:
+    # URLs; 0 turns them off. The bodies of the message routes may grow by that many photos.
+    chat_photos_per_message: int = Field(4, ge=0, le=16)
+
+    def chat_body_bytes(self) -> int:
+        """The body limit of a chat message route: the usual one plus the photos, base64-encoded."""
+        return self.max_body_bytes + self.chat_photos_per_message * (4 * -(-self.attachment_max_bytes // 3) + 1024)
 
     # --- logging
     log_level: str = "INFO"

@@ -140,7 +140,8 @@ class Runtime:
             ),
             metrics,
         )
-        tools = ToolDeps(db=db, kiosk=kiosk, shop=shop, knowledge=knowledge, snippets=snippets, confirmations=confirmations)
+        tools = ToolDeps(db=db, kiosk=kiosk, shop=shop, knowledge=knowledge, snippets=snippets, confirmations=confirmations,
+                         ticket_photos=ticket_photos)
         # With Redis, one answer at a time per conversation holds across workers (a claim each).
         generations = Generations(Claims(redis, settings.redis_prefix) if redis is not None else None)
         relay = CancelRelay(redis, settings.redis_prefix, generations.cancel_local) if redis is not None else None

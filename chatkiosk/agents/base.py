@@ -46,6 +46,8 @@ class Agent:
     intercept: Intercept | None = None
     # The agent keeps state in its conversation (the kiosk's order): it cannot answer unbound calls.
     needs_conversation: bool = False
+    # The agent takes photos with a message (the shop files them with tickets): chat/photos.py.
+    takes_photos: bool = False
     # The agent's part in an LLM turn (a note on the context, its own final answer): see hooks.
     hooks: TurnHooks | None = None
     # End the turn once a step's tools have run (the hooks write the answer from what they did).

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from chatkiosk.agents.confirm import ConfirmationGate
     from chatkiosk.agents.kiosk.service import KioskService
+    from chatkiosk.agents.shop.attachments import TicketPhotos
     from chatkiosk.agents.shop.service import ShopService
     from chatkiosk.knowledge.snippets import SnippetBook
     from chatkiosk.store.db import Database
@@ -35,3 +36,4 @@ class ToolDeps:
     confirmations: ConfirmationGate | None = None  # for agents that ask for confirmations themselves
     knowledge: KnowledgeBase | None = None
     snippets: SnippetBook | None = None
+    ticket_photos: TicketPhotos | None = None  # photos filed with tickets (the shop)

@@ -66,6 +66,8 @@ class ToolContext:
     request_id: str | None = None
     # Set when a confirmed call runs: the state the user saw and said yes to (see `Tool.fingerprint`).
     confirmed_state: dict[str, Any] | None = None
+    # The photos sent with this turn's message (chat.photos.ChatPhoto), for a tool that files them.
+    photos: list[Any] = field(default_factory=list)
 
 
 # What a confirmation-gated tool acts on, as JSON data: `await fingerprint(ctx, arguments)`.

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chatkiosk.agents.confirm import confirm
 from chatkiosk.api import rejoin, sse
@@ -14,6 +14,7 @@ from chatkiosk.api.deps import CurrentUser, RuntimeDep
 from chatkiosk.api.schemas import MessagePublic, Strict, errors
 from chatkiosk.api.stream import STREAM_HEADERS, EventStream, wait_done
 from chatkiosk.chat.options import TurnOptions
+from chatkiosk.chat.photos import DATA_URL_PATTERN
 from chatkiosk.chat.turn import TurnRequest
 from chatkiosk.jsontypes import JsonBool
 
@@ -22,10 +23,35 @@ router = APIRouter(prefix="/api/conversations", tags=["chat"])
 SSE_DOC = {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "with `stream: true`: numbered events"}
 
 
+class ImageIn(Strict):
+    url: str = Field(
+        min_length=1, json_schema_extra={"pattern": DATA_URL_PATTERN},
+        description="the photo as a base64 data: URL (`data:image/jpeg;base64,…`): PNG, JPEG or WebP, its type read "
+        "from the bytes (415 otherwise). No other URL is fetched (422 `image_url_not_allowed`)",
+    )
+
+
 class MessageCreate(Strict):
-    content: str = Field(min_length=1, max_length=100_000)
+    # Text, photos, or both (422 for neither), as the schema says.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["content"], "properties": {"content": {"minLength": 1}}},
+        {"required": ["images"], "properties": {"images": {"minItems": 1}}},
+    ]})
+
+    content: str = Field("", max_length=100_000, description="the message; may be empty when `images` are sent")
     stream: JsonBool = False
     options: TurnOptions = Field(default_factory=TurnOptions)
+    images: list[ImageIn] = Field(
+        default_factory=list, max_length=16,
+        description="photos sent with the message, to an agent that takes them (the shop): checked, stripped of their "
+        "metadata and kept with the message (which stores a reference, not the bytes); 413/415/422 for a bad one",
+    )
+
+    @model_validator(mode="after")
+    def _something_sent(self) -> MessageCreate:
+        if not self.content and not self.images:
+            raise ValueError("content must not be empty")
+        return self
 
 
 class TurnResult(BaseModel):
@@ -43,14 +69,14 @@ class ConfirmResult(BaseModel):
     result: Any
 
 
-@router.post("/{conversation_id}/messages", responses={200: SSE_DOC, **errors(400, 401, 404, 409, 413, 422, 429, 502, 504)})
+@router.post("/{conversation_id}/messages", responses={200: SSE_DOC, **errors(400, 401, 404, 409, 413, 415, 422, 429, 502, 504)})
 async def send_message(
     conversation_id: str, body: MessageCreate, principal: CurrentUser, runtime: RuntimeDep, request: Request
 ) -> TurnResult:
     """Send a message and get the answer: whole (`stream: false`) or as server-sent events."""
-    generation = await runtime.chat.start(
-        TurnRequest(principal.id, conversation_id, body.content, body.options, request.state.request_id)
-    )
+    turn = TurnRequest(principal.id, conversation_id, body.content, body.options, request.state.request_id)
+    turn.images = [image.url for image in body.images] or None
+    generation = await runtime.chat.start(turn)
     if body.stream:
         # The client that started the turn owns it: when it goes away, the turn is cancelled.
         return EventStream(generation, sse.encode, owner=True)  # type: ignore[return-value]

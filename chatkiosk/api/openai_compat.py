@@ -38,9 +38,10 @@ from chatkiosk.api.schemas import errors
 from chatkiosk.api.stream import STREAM_HEADERS, EventStream, until, wait_done
 from chatkiosk.chat.generations import Generation
 from chatkiosk.chat.options import TurnOptions
+from chatkiosk.chat.photos import history_text
 from chatkiosk.chat.passthrough import ToolChoice, UpstreamCall, find_passthrough, passthrough_models
 from chatkiosk.chat.turn import TurnRequest
-from chatkiosk.errors import NotFound, UserError, ValidationFailed
+from chatkiosk.errors import ChatkioskError, NotFound, UserError, ValidationFailed
 from chatkiosk.events import DoneEvent, TurnUsage
 from chatkiosk.llm.base import Message, ToolSpec
 from chatkiosk.runtime import Runtime
@@ -148,8 +149,9 @@ def _agent_history(messages: list[ChatMessageIn], client_tools: set[str], start:
                                 "tool_calls": [c.model_dump() for c in m.tool_calls or []]})
             continue
         role = "system" if m.role in ("system", "developer") else m.role
-        if m.text():
-            history.append({"role": role, "content": m.text()})
+        text = history_text(m.text(), [{} for _ in m.image_urls()])  # earlier photos: a note, not re-sent
+        if text:
+            history.append({"role": role, "content": text})
     return history
 
 
@@ -193,7 +195,7 @@ def _named_tool(choice: ToolChoice) -> str | None:
 
 @router.post(
     "/chat/completions", openapi_extra=_BODY_DOC,
-    responses={200: _STREAM_DOC, **errors(400, 401, 404, 409, 413, 429, 502, 504)},
+    responses={200: _STREAM_DOC, **errors(400, 401, 404, 409, 413, 415, 429, 502, 504)},
 )
 async def chat_completions(request: Request, principal: CurrentUser, runtime: RuntimeDep) -> Any:
     """Chat completions, streamed or not, with an agent or a passthrough model as `model`."""
@@ -240,7 +242,7 @@ def _tool_choice(body: ChatCompletionRequest) -> ToolChoice:
 async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: ChatCompletionRequest, binding: str | None) -> Any:
     client_tools, tool_choice = _tool_offer(runtime, body)
     pictured = next((i for i, m in enumerate(body.messages) if m.has_images), None)
-    if pictured is not None:
+    if pictured is not None and not runtime.agents.get(body.model).takes_photos:
         raise UserError(f"the agent {body.model!r} reads text only: image content parts are for passthrough models",
                         code="images_not_supported", param=f"messages.{pictured}")
     # The client's own tool traffic may follow its last user message (with "none" too: a text
@@ -248,7 +250,7 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
     names = {t.function.name for t in body.tools or []} if client_tools or tool_choice == "none" else set()
     at = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=len(body.messages) - 1)
     earlier, last, after = body.messages[:at], body.messages[at], body.messages[at + 1:]
-    if last.role != "user" or not last.text().strip() or (after and not names):
+    if last.role != "user" or not (last.text().strip() or last.image_urls()) or (after and not names):
         raise UserError("the last message must be the user's, with text", param=f"messages.{len(body.messages) - 1}")
     if after and after[-1].role != "tool":
         raise UserError("after the user's message only the client's tool calls and their results may follow",
@@ -269,6 +271,9 @@ async def _agent_turn(request: Request, runtime: Runtime, user_id: str, body: Ch
         user_id, conversation_id, last.text(), _turn_options(body), request.state.request_id, agent=body.model,
         history=history, background=background, client_tools=client_tools, continued=continued, tool_choice=tool_choice,
     )
+    # The photos of this turn (chat/photos.py): the last user message's, unless the call only goes on
+    # after the client's tools (those photos came with the call that started the turn).
+    turn.images = None if background or continued else last.image_urls() or None
     return await _answer(request, runtime, turn, body, headers)
 
 
@@ -292,6 +297,9 @@ async def _answer(request: Request, runtime: Runtime, turn: TurnRequest, body: C
         generation = await start_in_turn(runtime, turn)
     except ValidationFailed as exc:
         raise UserError(exc.message, code=exc.code, param=_param(turn, exc.param)) from None
+    except ChatkioskError as exc:  # a photo too large (413) or of another type (415): said of the messages
+        exc.param = _param(turn, exc.param)
+        raise
     if not body.stream:
         await wait_done(generation, request.receive)
         return Response(orjson.dumps(completion(generation.events, body.model)), media_type="application/json", headers=headers)
@@ -301,7 +309,7 @@ async def _answer(request: Request, runtime: Runtime, turn: TurnRequest, body: C
 
 
 def _param(turn: TurnRequest, param: str | None) -> str | None:
-    if param == "content":
+    if param == "content" or (param or "").startswith("images"):
         return "messages"
     if turn.upstream is not None and param == "options.max_tokens":
         return "max_tokens"

@@ -42,10 +42,18 @@ class ToolCallIn(_Open):
     function: FunctionCall
 
 
-# What `_text_only` accepts, said in the schema.
+# What `_known_parts` accepts, said in the schema: text parts, and image parts (relayed to a
+# passthrough model as sent; for an agent that takes photos, the last user message's `data:` URLs).
 _CONTENT_SCHEMA = {"anyOf": [
     {"type": "string"},
-    {"type": "array", "items": {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}},
+    {"type": "array", "items": {"anyOf": [
+        {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text"}, "text": {"type": "string"}}},
+        {"type": "object", "required": ["type", "image_url"], "properties": {
+            "type": {"const": "image_url"},
+            "image_url": {"type": "object", "required": ["url"], "properties": {
+                "url": {"type": "string", "description": "agents: a data: URL (data:image/jpeg;base64,…); no other URL is fetched"},
+                "detail": {"type": "string"}}}}},
+    ]}},
     {"type": "null"},
 ]}
 
@@ -73,6 +81,12 @@ class ChatMessageIn(_Open):
     @property
     def has_images(self) -> bool:
         return isinstance(self.content, list) and any(part.get("type") != "text" for part in self.content)
+
+    def image_urls(self) -> list[str]:
+        """The URLs of the image parts, in order."""
+        if not isinstance(self.content, list):
+            return []
+        return [part["image_url"]["url"] for part in self.content if part.get("type") == "image_url"]
 
     def text(self) -> str:
         """The content as one string (text parts joined)."""

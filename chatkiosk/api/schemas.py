@@ -186,6 +186,16 @@ class ConversationPublic(BaseModel):
 MessageStatus = Literal["complete", "streaming", "incomplete", "cancelled", "error", "blocked"]
 
 
+class MessageAttachment(BaseModel):
+    """A photo sent with a message, by reference; `url` serves it to the conversation's owner."""
+
+    id: str
+    content_type: str
+    width: int
+    height: int
+    url: str
+
+
 class MessagePublic(BaseModel):
     id: str
     role: Literal["user", "assistant", "tool", "system"]
@@ -197,13 +207,18 @@ class MessagePublic(BaseModel):
     tool_call_id: str | None = None
     error: dict[str, Any] | None = None
     guardrail: dict[str, Any] | None = Field(None, description="the guardrail that acted on it: `{check, action, source}`")
+    attachments: list[MessageAttachment] | None = Field(None, description="photos sent with it (a reference each, never the bytes)")
 
     @classmethod
     def of(cls, msg: Any) -> MessagePublic:
+        refs = getattr(msg, "attachments", None) or None
         return cls(
             id=msg.id, role=msg.role, content=msg.content, status=msg.status, created_at=msg.created_at,
             usage=msg.usage, tool_calls=msg.tool_calls, tool_call_id=msg.tool_call_id, error=msg.error,
             guardrail=getattr(msg, "guardrail", None),
+            attachments=[
+                MessageAttachment(**r, url=f"/api/conversations/{msg.conversation_id}/attachments/{r['id']}") for r in refs
+            ] if refs and msg.conversation_id else None,
         )
 
 

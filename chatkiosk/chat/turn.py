@@ -38,6 +38,7 @@ from chatkiosk.chat.generations import Generation, Generations
 from chatkiosk.chat.lifecycle import Ledger, Lifecycle
 from chatkiosk.chat.options import TurnOptions
 from chatkiosk.chat.partial import PartialSaver
+from chatkiosk.chat.photos import ChatPhoto, history_text, read_photos, show_photos
 from chatkiosk.chat.passthrough import AGENT_LABEL, Relayed, UpstreamCall, relay_upstream
 from chatkiosk.chat.relay import CancelRelay
 from chatkiosk.config import Settings
@@ -88,6 +89,8 @@ class TurnRequest:
     client_tools: list[ToolSpec] | None = None
     continued: list[ChatMessage] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    # Photos sent with the message, as data: URLs (chat/photos.py), for an agent that takes them.
+    images: list[str] | None = None
 
     @property
     def stored(self) -> bool:
@@ -132,6 +135,7 @@ class _Turn:
     stored: str | None = None  # the text the store keeps, when it differs from what was shown
     exchange: Exchange | None = None  # a stored turn the client's tool results continue
     results: list[ChatMessage] = field(default_factory=list)  # those results, to store and show the model
+    photos: list[ChatPhoto] = field(default_factory=list)  # sent with the message, cleaned
 
     @property
     def text(self) -> str:
@@ -177,7 +181,7 @@ class ChatService:
 
     async def _prepare(self, request: TurnRequest) -> _Turn:
         content = request.content
-        if not content.strip():
+        if not content.strip() and not request.images:
             raise ValidationFailed("content must not be empty", param="content")
         if len(content) > self.settings.max_message_chars:
             raise ValidationFailed(f"content is longer than {self.settings.max_message_chars} characters", param="content")
@@ -206,6 +210,7 @@ class ChatService:
                 f"the model behind {agent.name!r} cannot be held to a response_format; send the request without it",
                 code="response_format_not_supported", param="response_format",
             )
+        photos = await read_photos(request.images, self.settings, agent.takes_photos)  # 4xx for a bad one
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
         exchange, results = None, []
@@ -218,7 +223,8 @@ class ChatService:
         generation = await self.generations.start(conv.id, request.user_id) if conv is not None else Generation("", request.user_id)
         if generation.waited and exchange is None and conv is not None:  # the history read above missed that answer
             conv, rows = await self._reread(conv, generation, request.user_id)
-        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard, exchange=exchange, results=results)
+        return _Turn(request, generation, ledger, reserved, provider, agent, conv, rows, guard=guard, exchange=exchange, results=results,
+                     photos=photos)
 
     async def _reread(self, conv: Any, generation: Generation, user_id: str) -> tuple[Any, list[Any]]:
         """The context window again, once the previous answer's final write landed; the
@@ -290,9 +296,11 @@ class ChatService:
                 said = [messages.build(
                     conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content,
                     guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
+                    attachments=[p.ref() for p in turn.photos] or None,  # a reference: the bytes are the photos' rows
                 )]
             assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
-            await self.rows.open(*said, assistant)  # one transaction: the rows, the conversation touched
+            photo_rows = [p.row(user_id=request.user_id, conversation_id=conv.id, message_id=said[0].id) for p in turn.photos]
+            await self.rows.open(*said, assistant, photos=photo_rows)  # one transaction: the rows, the conversation touched
             turn.saver = PartialSaver(self.rows, assistant.id)
         else:
             said = [_unstored(request.user_id, "user", request.content, "complete")]
@@ -304,6 +312,7 @@ class ChatService:
             turn.ctx = ToolContext(
                 user_id=request.user_id, conversation_id=conv.id if conv is not None else None, agent=turn.agent.name,
                 deps=self.deps.tools, state=dict(conv.state or {}) if conv is not None else {}, request_id=request.request_id,
+                photos=turn.photos,
             )
             for message in said:
                 await turn.generation.publish(MessageEvent(message))
@@ -387,9 +396,9 @@ class ChatService:
         else:
             over = len(turn.rows) > policy.history_window()
             history = [
-                {"role": m.role, "content": m.content}
+                {"role": m.role, "content": history_text(m.content, m.attachments)}  # photos: a note, never bytes
                 for m in (exchange.before if exchange is not None else turn.rows)[-policy.history_window():]
-                if m.role in ("user", "assistant") and m.content and m.status != "streaming"
+                if m.role in ("user", "assistant") and (m.content or m.attachments) and m.status != "streaming"
             ]
             summary = conv.summary
             if turn.guard is not None:  # guardrails: number new placeholders after the stored ones
@@ -403,6 +412,7 @@ class ChatService:
             context = await prepare_context(agent, turn.ctx, context)  # llmpath: the agent's note (the kiosk's order)
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
+        context = show_photos(context, turn.photos, getattr(provider, "supports_images", False))  # image parts, or a note
         run = run_agent(
             provider, context, turn.ctx, tools, options=request.options.to_generation(self.settings.default_max_tokens),
             step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,

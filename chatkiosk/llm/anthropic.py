@@ -66,9 +66,20 @@ def to_anthropic(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
                 blocks.append({"type": "tool_use", "id": tc.get("id"), "name": function.get("name"), "input": arguments})
             if blocks:
                 add("assistant", blocks)
+        elif isinstance(content, list):
+            add("user", [_block(part) for part in content])
         else:
             add("user", [{"type": "text", "text": content}])
     return "\n\n".join(system), out
+
+
+def _block(part: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI content part as an Anthropic block: text, or a data: URL image as base64."""
+    if part.get("type") != "image_url":
+        return {"type": "text", "text": str(part.get("text") or "")}
+    head, _, data = str((part.get("image_url") or {}).get("url") or "").partition(",")
+    media_type = head.removeprefix("data:").split(";")[0] or "image/png"
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
 
 
 class AnthropicProvider:
@@ -79,6 +90,7 @@ class AnthropicProvider:
     def __init__(self, cfg: ProviderConfig, *, client: httpx.AsyncClient | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
+        self.supports_images = cfg.sees_images  # image parts become base64 `image` blocks
         base = (cfg.base_url or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = base if base.endswith("/v1") else f"{base}/v1"
         self._client = client or http_client(cfg)

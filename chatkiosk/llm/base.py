@@ -143,6 +143,10 @@ class Provider(Protocol):
 
     name: str
     supports_tools: bool
+    # Optional capabilities, read with `getattr(provider, ..., False)`: `supports_response_format`
+    # (takes `GenerationOptions.response_format`) and `supports_images` (the model sees image parts:
+    # a user message whose content is a list of `{"type": "text"}` and `{"type": "image_url",
+    # "image_url": {"url": "data:…"}}` parts, as OpenAI defines them).
 
     def stream(
         self,

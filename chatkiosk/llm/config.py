@@ -39,6 +39,9 @@ class ProviderConfig(BaseModel):
     n_ctx: int = Field(default=2048, ge=128, le=1 << 20)
     n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256, description="one a core")
     max_output_tokens: int | None = Field(default=None, ge=1, le=1 << 20, description="local: cap on an answer")
+    # Whether the model sees image parts (photos sent in chat); None: yes for openai, anthropic
+    # and fake, no for local (llama.cpp here reads text only). False for a text-only upstream model.
+    vision: bool | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ProviderConfig:
@@ -54,6 +57,11 @@ class ProviderConfig(BaseModel):
                 f"provider {self.name!r}: base_url must start with http:// or https://"
             )
         return self
+
+    @property
+    def sees_images(self) -> bool:
+        """Whether this provider's model is given image parts."""
+        return self.vision if self.vision is not None else self.kind != "local"
 
     @property
     def all_models(self) -> list[str]:

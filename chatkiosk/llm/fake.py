@@ -89,8 +89,23 @@ class ScriptedCall:
 
     @property
     def last_user_text(self) -> str:
-        """Content of the last user message, handy in assertions."""
-        return next((m.get("content") or "" for m in reversed(self.messages) if m.get("role") == "user"), "")
+        """Text of the last user message (its text parts, when it has image parts), handy in assertions."""
+        return next((_text(m.get("content")) for m in reversed(self.messages) if m.get("role") == "user"), "")
+
+    @property
+    def images(self) -> list[str]:
+        """The image URLs (data: URLs) of the call's messages, in order."""
+        return [
+            part["image_url"]["url"] for m in self.messages if isinstance(m.get("content"), list)
+            for part in m["content"] if part.get("type") == "image_url"
+        ]
+
+
+def _text(content: Any) -> str:
+    """A message's text: the string, or its text parts joined (image parts cost no text here)."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
 
 
 @dataclass
@@ -101,6 +116,7 @@ class ScriptedProvider:
     name: str = "scripted"
     supports_tools: bool = True
     supports_response_format: bool = True  # recorded in the call's options
+    supports_images: bool = True  # image parts are recorded in `calls[i].messages` as sent
     auto_usage: bool = True
     ready: bool = True
 
@@ -229,7 +245,7 @@ class ScriptedProvider:
         if not finished:
             yield Finish("tool_calls" if n_tools else "stop")
         if self.auto_usage and not reported:
-            prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in call.messages)
+            prompt = sum(estimate_tokens(_text(m.get("content"))) for m in call.messages)
             yield UsageReport(Usage(prompt, max(1, estimate_tokens("".join(text)))))
 
     def _expand(self, spec: Spec, n_tools: int) -> list[StreamPiece]:

@@ -74,6 +74,7 @@ class LocalProvider:
     # whose answers a grammar constrains (the client's tools too, and a forced `tool_choice`).
     supports_tools = False
     supports_response_format = True  # json_object / json_schema: a grammar of that schema
+    supports_images = False  # text only: a photo reaches the model as a note (chat/photos.py)
 
     def __init__(self, cfg: ProviderConfig) -> None:
         self.cfg = cfg

@@ -48,6 +48,7 @@ class OpenAICompatProvider:
         self.cfg = cfg
         self.name = cfg.name
         self.base_url = cfg.base_url.rstrip("/")
+        self.supports_images = cfg.sees_images  # image parts are sent as OpenAI defines them
         self._client = client or http_client(cfg)
         self._streams = StreamClient(cfg)
 

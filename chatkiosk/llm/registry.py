@@ -26,7 +26,7 @@ def build_provider(cfg: ProviderConfig) -> Provider:
     if cfg.kind == "fake":
         from .fake import ScriptedProvider
 
-        return ScriptedProvider([], name=cfg.name)
+        return ScriptedProvider([], name=cfg.name, supports_images=cfg.sees_images)
     raise ValueError(f"provider {cfg.name!r}: unknown kind {cfg.kind!r}")
 
 

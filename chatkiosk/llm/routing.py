@@ -80,6 +80,7 @@ class FallbackProvider:
         caps = [c for p in self.providers if (c := getattr(p, "max_output_tokens", None))]
         self.max_output_tokens = min(caps) if caps else None
         self.supports_response_format = all(getattr(p, "supports_response_format", False) for p in self.providers)
+        self.supports_images = all(getattr(p, "supports_images", False) for p in self.providers)
         self._sleep = sleep
         self.first_token_wait = first_token_wait
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatkiosk.store import attachments
 from chatkiosk.store.ids import new_id
 from chatkiosk.store.paging import Page, newest_first
 from chatkiosk.store.tables import Conversation, Message, ToolCallRecord, utcnow
@@ -84,6 +85,7 @@ async def remove(session: AsyncSession, conversation_id: str, user_id: str) -> b
     # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign_keys=ON, and
     # nothing must survive a delete whatever the backend's settings.
     await session.execute(delete(ToolCallRecord).where(ToolCallRecord.conversation_id == conversation_id))
+    await attachments.forget_conversations(session, [conversation_id])
     await session.execute(delete(Message).where(Message.conversation_id == conversation_id))
     await session.execute(delete(Conversation).where(Conversation.id == conversation_id))
     return True

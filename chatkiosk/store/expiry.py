@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from chatkiosk.store import attachments
 from chatkiosk.store.db import Database
 from chatkiosk.store.tables import Conversation, Message, ToolCallRecord
 
@@ -41,6 +42,7 @@ async def delete_idle(db: Database, cutoff: datetime, batch: int = BATCH) -> int
             if not ids:
                 return deleted
             await session.execute(delete(ToolCallRecord).where(ToolCallRecord.conversation_id.in_(ids)))
+            await attachments.forget_conversations(session, ids)
             await session.execute(delete(Message).where(Message.conversation_id.in_(ids)))
             result = await session.execute(
                 delete(Conversation).where(Conversation.id.in_(ids), Conversation.updated_at < cutoff)

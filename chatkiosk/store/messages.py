@@ -28,13 +28,14 @@ def build(
     tool_call_id: str | None = None,
     error: dict[str, Any] | None = None,
     guardrail: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> Message:
     """A new message row, not yet added to a session (for adding several in one flush)."""
     now = utcnow()
     return Message(
         id=new_id("msg"), conversation_id=conversation_id, user_id=user_id, role=role, content=content,
         status=status, usage=usage, tool_calls=tool_calls, tool_call_id=tool_call_id, error=error,
-        guardrail=guardrail, created_at=now, updated_at=now,
+        guardrail=guardrail, attachments=attachments, created_at=now, updated_at=now,
     )
 
 

@@ -118,6 +118,8 @@ class Message(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The guardrail that acted on this message: {check, action, source} (see chatkiosk/guard).
     guardrail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Photos sent with it, by reference: [{id, content_type, width, height}] (store/attachments.py).
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -1,5 +1,5 @@
 """The statements every chat turn runs, without the ORM: the context read, the turn's two
-messages, the partial text, the end.
+messages (and the photos sent with the user's, when there are any), the partial text, the end.
 
 A turn runs these on every message, so they are written once and run bare: on SQLite as plain
 `sqlite3` statements (prepared once and cached by the driver) inside the group-commit writer's
@@ -16,13 +16,14 @@ Rows come back as small read-only values with the attributes the turn reads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, case, insert, select, update
 
+from chatkiosk.store.attachments import TicketAttachment
 from chatkiosk.store.tables import Conversation, Message, utcnow
 from chatkiosk.store.titles import title_from
 
@@ -51,16 +52,22 @@ class HistoryRow:
     content: str
     status: str
     tool_call_id: str | None
+    attachments: list[dict[str, Any]] | None = None  # photos sent with it, by reference
 
 
 # --- SQLite: plain sqlite3 ----------------------------------------------------------------
 
 _CONV_SQL = "SELECT id, user_id, agent, summary, summary_through, state FROM conversations WHERE id = ? AND user_id = ?"
-_RECENT_SQL = "SELECT id, role, content, status, tool_call_id FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?"
+_RECENT_SQL = (
+    "SELECT id, role, content, status, tool_call_id, attachments FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?"
+)
 _INSERT_SQL = (
     "INSERT INTO messages (id, conversation_id, user_id, role, content, status, usage, tool_calls, tool_call_id, error, "
-    "guardrail, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "guardrail, attachments, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_PHOTO_COLUMNS = ("id", "ticket_id", "user_id", "conversation_id", "message_id", "content_type", "size", "width", "height",
+                  "sha256", "data", "created_at")
+_PHOTO_SQL = f"INSERT INTO ticket_attachments ({', '.join(_PHOTO_COLUMNS)}) VALUES ({', '.join('?' * len(_PHOTO_COLUMNS))})"
 _TOUCH_SQL = "UPDATE conversations SET updated_at = ? WHERE id = ?"
 _TOUCH_TITLE_SQL = "UPDATE conversations SET updated_at = ?, title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?"
 _FINISH_SQL = (
@@ -92,8 +99,16 @@ def _title(message: Message) -> str | None:
 def _message_params(m: Message) -> tuple[Any, ...]:
     return (
         m.id, m.conversation_id, m.user_id, m.role, m.content, m.status, _json(m.usage), _json(m.tool_calls), m.tool_call_id,
-        _json(m.error), _json(m.guardrail), _stamp(m.created_at), _stamp(m.updated_at),
+        _json(m.error), _json(m.guardrail), _json(m.attachments), _stamp(m.created_at), _stamp(m.updated_at),
     )
+
+
+def _photo_params(photo: TicketAttachment) -> tuple[Any, ...]:
+    return tuple(_stamp(photo.created_at) if k == "created_at" else getattr(photo, k) for k in _PHOTO_COLUMNS)
+
+
+def _history_row(r: Any, attachments: Any) -> HistoryRow:
+    return HistoryRow(r[0], r[1], r[2], r[3], r[4], attachments)
 
 
 class _SqliteRows:
@@ -108,12 +123,14 @@ class _SqliteRows:
                 return None, []
             conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], (json.loads(row[5]) if row[5] is not None else None) or {})
             rows = raw.execute(_RECENT_SQL, (conversation_id, window(conv.agent))).fetchall()
-        return conv, [HistoryRow(*r) for r in reversed(rows)]
+        return conv, [_history_row(r, json.loads(r[5]) if r[5] is not None else None) for r in reversed(rows)]
 
-    async def open(self, said: tuple[Message, ...]) -> None:
+    async def open(self, said: tuple[Message, ...], photos: Sequence[TicketAttachment]) -> None:
         title = _title(said[0])
         async with self.sessions.write_raw() as raw:
             raw.executemany(_INSERT_SQL, [_message_params(m) for m in said])
+            if photos:
+                raw.executemany(_PHOTO_SQL, [_photo_params(p) for p in photos])
             now = _stamp(utcnow())
             if title is None:
                 raw.execute(_TOUCH_SQL, (now, said[0].conversation_id))
@@ -138,10 +155,11 @@ _CONV = select(_c.id, _c.user_id, _c.agent, _c.summary, _c.summary_through, _c.s
     _c.id == bindparam("cid"), _c.user_id == bindparam("uid")
 )
 _RECENT = (
-    select(_m.id, _m.role, _m.content, _m.status, _m.tool_call_id)
+    select(_m.id, _m.role, _m.content, _m.status, _m.tool_call_id, _m.attachments)
     .where(_m.conversation_id == bindparam("cid")).order_by(_m.id.desc()).limit(bindparam("n"))
 )
 _INSERT = insert(Message.__table__)
+_INSERT_PHOTOS = insert(TicketAttachment.__table__)
 _TOUCH = update(Conversation.__table__).where(_c.id == bindparam("cid")).values(updated_at=bindparam("now"))
 _TOUCH_TITLE = (
     update(Conversation.__table__).where(_c.id == bindparam("cid"))
@@ -155,7 +173,7 @@ _PARTIAL = update(Message.__table__).where(_m.id == bindparam("mid"), _m.status 
     content=bindparam("content"), updated_at=bindparam("now")
 )
 _COLUMNS = ("id", "conversation_id", "user_id", "role", "content", "status", "usage", "tool_calls", "tool_call_id", "error",
-            "guardrail", "created_at", "updated_at")
+            "guardrail", "attachments", "created_at", "updated_at")
 
 
 class _CoreRows:
@@ -170,14 +188,16 @@ class _CoreRows:
                 return None, []
             conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], row[5] or {})
             rows = (await conn.execute(_RECENT, {"cid": conversation_id, "n": window(conv.agent)})).all()
-        return conv, [HistoryRow(*r) for r in reversed(rows)]
+        return conv, [_history_row(r, r[5]) for r in reversed(rows)]
 
-    async def open(self, said: tuple[Message, ...]) -> None:
+    async def open(self, said: tuple[Message, ...], photos: Sequence[TicketAttachment]) -> None:
         title = _title(said[0])
         params = [{k: getattr(m, k) for k in _COLUMNS} for m in said]
         async with self.db.write() as session:
             conn = await session.connection()
             await conn.execute(_INSERT, params)
+            if photos:
+                await conn.execute(_INSERT_PHOTOS, [{k: getattr(p, k) for k in _PHOTO_COLUMNS} for p in photos])
             if title is None:
                 await conn.execute(_TOUCH, {"cid": said[0].conversation_id, "now": utcnow()})
             else:
@@ -207,11 +227,11 @@ class TurnRows:
         """The user's conversation (None: not theirs, or none) and its last `window(agent)` messages, oldest first."""
         return await self._impl.load(conversation_id, user_id, window)
 
-    async def open(self, *said: Message) -> None:
+    async def open(self, *said: Message, photos: Sequence[TicketAttachment] = ()) -> None:
         """Insert the turn's messages — its user message (or the client's tool results) and its
-        `streaming` assistant message, last — and touch (and, when untitled, title from the
-        first) the conversation: one transaction."""
-        await self._impl.open(said)
+        `streaming` assistant message, last — and the photos sent with the user message, and touch
+        (and, when untitled, title from the first) the conversation: one transaction."""
+        await self._impl.open(said, photos)
 
     async def finish(self, assistant: Message, content: str) -> None:
         """Close the assistant message in its final status (`assistant`'s fields) with `content`."""

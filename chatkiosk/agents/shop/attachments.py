@@ -1,6 +1,15 @@
-"""Photos on support tickets: filed by the ticket's owner, seen only by the owner and staff."""
+"""Photos on support tickets: filed by the ticket's owner, seen only by the owner and staff.
+
+A photo arrives uploaded to a ticket (`attach`), or sent in chat (chat/photos.py) and filed by
+the shop agent (`file_sent`): the photos the customer sent in the conversation that no ticket has
+yet, or — in a turn with no conversation — the turn's own photos, stored only once filed.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from chatkiosk.agents.shop.photos import clean_image
 from chatkiosk.agents.shop.service import ShopService
@@ -8,6 +17,19 @@ from chatkiosk.errors import Conflict, NotFound
 from chatkiosk.store import attachments
 from chatkiosk.store.attachments import TicketAttachment
 from chatkiosk.store.db import Database
+
+
+@dataclass(slots=True)
+class Filed:
+    """Which photos were filed with a ticket, and how many did not fit its limit."""
+
+    ticket_id: str
+    ids: list[str] = field(default_factory=list)
+    over_limit: int = 0
+
+    def as_result(self) -> dict[str, Any]:
+        """As the model sees it in a tool result."""
+        return {"filed": self.ids, "over_limit": self.over_limit}
 
 
 class TicketPhotos:
@@ -32,6 +54,31 @@ class TicketPhotos:
                 width=image.width, height=image.height, sha256=image.sha256,
             )
             session.add(row)
+        return row
+
+    async def file_sent(self, owner_id: str, ticket_id: str, conversation_id: str | None, photos: Sequence[Any]) -> Filed:
+        """File the photos the owner sent in chat with their ticket (404 for anyone else's ticket).
+
+        In a conversation: every photo sent there that has no ticket yet (the turn's own are
+        stored already). Without one: the turn's `photos` (chat.photos.ChatPhoto), stored now.
+        """
+        ticket = await self.shop.get_ticket(owner_id, ticket_id)
+        async with self.db.write() as session:
+            room = max(self.per_ticket - await attachments.count(session, ticket.id), 0)
+            if conversation_id is not None:
+                waiting = [row.id for row in await attachments.unfiled(session, conversation_id, owner_id)]
+                await attachments.file(session, waiting[:room], ticket.id)
+            else:
+                waiting = [p.id for p in photos]
+                session.add_all([p.row(user_id=owner_id, conversation_id=None, message_id=None, ticket_id=ticket.id) for p in photos[:room]])
+        return Filed(ticket.id, waiting[:room], max(len(waiting) - room, 0))
+
+    async def read_sent(self, owner_id: str, conversation_id: str, attachment_id: str) -> TicketAttachment:
+        """A photo the owner sent in one of their conversations, with its bytes; NotFound otherwise."""
+        async with self.db.read() as session:
+            row = await attachments.sent_with_data(session, conversation_id, owner_id, attachment_id)
+        if row is None:
+            raise NotFound("no such attachment")
         return row
 
     async def list(self, viewer_id: str | None, ticket_id: str) -> list[TicketAttachment]:

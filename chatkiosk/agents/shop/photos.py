@@ -61,7 +61,7 @@ def clean_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
     from PIL import Image, ImageOps
 
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"a photo may be at most {max_bytes // 1_000_000} MB")
+        raise ImageTooLarge(f"a photo may be at most {max_bytes / 1_000_000:g} MB")
     kind = sniff(data)
     if kind is None:
         raise UnsupportedImage("only PNG, JPEG and WebP photos can be attached")

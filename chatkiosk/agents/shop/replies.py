@@ -54,6 +54,8 @@ TEXT = {
         "policy": "{topic} 정책 안내입니다:",
         "no_policy": "{topic} 정책 문서를 찾지 못했어요. 상담원에게 문의를 남겨 주시면 안내해 드릴게요.",
         "source": "출처",
+        "photos_filed": "사진 {count}장을 문의 {id}에 첨부했어요.",
+        "photos_over": " 문의 한 건에 첨부할 수 있는 사진 수를 넘어서 {over}장은 첨부하지 못했어요.",
     },
     "en": {
         "no_orders": "You have no orders.",
@@ -79,6 +81,8 @@ TEXT = {
         "policy": "Our {topic} policy:",
         "no_policy": "I could not find our {topic} policy. File a ticket and our team will explain it.",
         "source": "Source",
+        "photos_filed": "I added {count} photo(s) to ticket {id}.",
+        "photos_over": " {over} photo(s) did not fit: a ticket takes a limited number of photos.",
     },
     "zh": {
         "no_orders": "您还没有订单。",
@@ -104,6 +108,8 @@ TEXT = {
         "policy": "关于{topic}政策：",
         "no_policy": "没有找到{topic}政策文档。请提交工单，客服会为您说明。",
         "source": "来源",
+        "photos_filed": "已将 {count} 张照片添加到工单 {id}。",
+        "photos_over": " 每个工单的照片数量有限，{over} 张未能添加。",
     },
 }
 
@@ -144,6 +150,14 @@ def not_cancellable_reply(order: dict[str, Any] | Any, lang: str) -> str:
 
 def ticket_reply(ticket: dict[str, Any], lang: str) -> str:
     return t(lang, "ticket", id=ticket["id"], issue=ISSUE[lang][ticket["issue_type"]], priority=PRIORITY[lang][ticket["priority"]])
+
+
+def photos_reply(ticket_id: str, photos: dict[str, Any] | None, lang: str) -> str:
+    """Which photos were filed with a ticket ("" when none were sent)."""
+    if not photos:
+        return ""
+    line = t(lang, "photos_filed", count=len(photos["filed"]), id=ticket_id)
+    return line + (t(lang, "photos_over", over=photos["over_limit"]) if photos["over_limit"] else "")
 
 
 def ticket_detail(ticket: dict[str, Any], lang: str) -> str:

@@ -3,7 +3,8 @@
 The customer is always `ctx.user_id` — no tool takes a user, so a model asking for another
 customer's order number gets "not found" (SECURITY 14). `cancel_order` needs the customer's
 confirmation, bound to the order and its status: a yes to "cancel A-1001 (paid)" does nothing
-once A-1001 has shipped.
+once A-1001 has shipped. Photos the customer sent in chat are filed with the ticket
+`create_ticket` files, or with an existing one by `attach_photos`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chatkiosk.errors import ToolError
 
 from chatkiosk.store.shop import CANCELLABLE
 
+from .attachments import Filed
 from .models import IssueType, OrderPublic, OrderStatus, TicketIn, TicketPublic
 from .service import NotCancellable, ShopService, not_cancellable_message
 
@@ -118,7 +120,33 @@ async def create_ticket(
     ticket = await _shop(ctx).create_ticket(
         ctx.user_id, TicketIn(order_id=order, issue_type=issue_type, description=description, priority=priority)
     )
-    return {"ticket": TicketPublic.of(ticket).model_dump(mode="json")}
+    result: dict[str, Any] = {"ticket": TicketPublic.of(ticket).model_dump(mode="json")}
+    filed = await _file_photos(ctx, ticket.id)
+    if filed is not None and (filed.ids or filed.over_limit):
+        result["photos"] = filed.as_result()
+    return result
+
+
+async def _file_photos(ctx: ToolContext, ticket_id: str) -> Filed | None:
+    """The photos the customer sent (in this conversation, or with this turn) filed with the ticket."""
+    photos = ctx.deps.ticket_photos
+    if photos is None or (ctx.conversation_id is None and not ctx.photos):
+        return None
+    return await photos.file_sent(ctx.user_id, ticket_id, ctx.conversation_id, ctx.photos)
+
+
+@tool
+async def attach_photos(ctx: ToolContext, ticket_id: Annotated[str, Field(min_length=1, max_length=64)]) -> dict[str, Any]:
+    """File the photos the customer sent in this chat with one of their existing support tickets.
+
+    Args:
+        ticket_id: The ticket's id (tkt_…).
+    """
+    filed = await _file_photos(ctx, ticket_id)
+    if filed is None or not (filed.ids or filed.over_limit):
+        await _shop(ctx).get_ticket(ctx.user_id, ticket_id)  # another customer's ticket: not found, as always
+        raise ToolError("the customer has sent no photo that is not filed yet", code="no_photos")
+    return {"ticket_id": filed.ticket_id, "photos": filed.as_result()}
 
 
 @tool
@@ -184,4 +212,4 @@ async def search_policies(
 
 def shop_tools() -> ToolRegistry:
     """The tools the shop agent grants, in the order the model sees them."""
-    return ToolRegistry([list_orders, get_order, cancel_order, create_ticket, list_tickets, get_ticket, search_policies])
+    return ToolRegistry([list_orders, get_order, cancel_order, create_ticket, attach_photos, list_tickets, get_ticket, search_policies])
