@@ -84,3 +84,43 @@ def test_the_shop_panel_sits_below_the_chat_on_a_phone(live, open_page):
     assert panel_box["y"] >= chat_box["y"] + chat_box["height"] - 1 and panel_box["width"] <= PHONE["width"]
     screenshot(page, "shop-phone")
     assert not page.errors
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (60, 40), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_photo_picked_in_the_composer_is_sent_and_filed_with_the_ticket(live, open_page):
+    srv = live(providers={"scripted": ScriptedProvider([])})
+    page = open_page(srv)
+    username = register(page)
+    _seed(srv, username)
+    start(page, "assistant")
+    assert page.locator("#photo-pick").is_hidden()  # only the shop takes photos
+    page.select_option("#agent-select", "shop")
+    page.click("#new-chat")
+    page.wait_for_selector("#photo-pick:not([hidden])")
+    page.set_input_files("#photo-input", files=[{"name": "box.png", "mimeType": "image/png", "buffer": _png()}])
+    page.wait_for_selector("#photo-tray .tray-photo img")
+    screenshot(page, "shop-photo-picked")
+    say(page, "My order B-2002 arrived damaged")
+    wait_answered(page, 1)
+    assert page.locator("#photo-tray").is_hidden()
+    assert "added 1 photo(s) to ticket" in page.inner_text(".msg-assistant")
+    assert page.locator(".msg-user .msg-photo").count() == 1
+    # The ticket has it, and the history shows it again after a reload (fetched with the login).
+    headers = srv.login(username).headers
+    (ticket,) = srv.http.get("/api/shop/tickets", headers=headers).json()["data"]
+    photos = srv.http.get(f"/api/shop/tickets/{ticket['id']}/attachments", headers=headers).json()["data"]
+    assert [(p["width"], p["height"]) for p in photos] == [(60, 40)]
+    page.reload()
+    page.click(".conv:has(.agent-shop) .conv-open")
+    page.wait_for_function("() => { const i = document.querySelector('.msg-user .msg-photo'); return i && i.complete && i.naturalWidth === 60; }")
+    screenshot(page, "shop-photo-sent")
+    assert not page.errors and page.dialogs == []

@@ -6,7 +6,7 @@ import { ChatView, guessLang, writtenIn } from "./chatview.js";
 import { languageSelect, onLangChange, t, tOr, translate } from "./i18n.js";
 import { KioskPanel } from "./kiosk.js";
 import { PresetMenu } from "./presets.js";
-import { ShopPanel } from "./shop.js";
+import { PhotoPicker, ShopPanel } from "./shop.js";
 import { Stream } from "./stream.js";
 
 const $ = (id) => document.getElementById(id);
@@ -56,6 +56,7 @@ const presets = new PresetMenu(api, $("preset-menu"), {
   failed: (err) => chat.banner(explain(err)),
 });
 const shop = new ShopPanel(api, $("shop-panel"));
+chat.photos = new PhotoPicker($("photo-pick"), $("photo-input"), $("photo-tray"), t);
 
 // --- signing in
 
@@ -298,6 +299,7 @@ async function select(conv) {
   else kiosk.hide();
   if (conv && conv.agent === "shop") shop.show();
   else shop.hide();
+  chat.photos.show(Boolean(conv && conv.agent === "shop"));
   await chat.open(conv);
 }
 

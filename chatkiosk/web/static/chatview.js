@@ -49,6 +49,7 @@ export class ChatView {
     this.loadingOlder = false;
     this.turn = null;
     this.count = 0;
+    this.photos = null; // the composer's photo picker (shop conversations), set by the page
     els.input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); this.send(); }
     });
@@ -149,7 +150,25 @@ export class ChatView {
     const bubble = el("div", "bubble");
     node.append(bubble);
     this.fill(node, m.role, m.content || "", m.tool_calls || [], m.status);
+    if ((m.attachments || []).length || (m.localPhotos || []).length) bubble.append(this.photosNode(m));
     return node;
+  }
+
+  /** A message's photos: the ones just sent from their data: URLs, stored ones fetched with the login. */
+  photosNode(m) {
+    const box = el("div", "msg-photos");
+    for (const url of m.localPhotos || []) { const img = el("img", "msg-photo"); img.alt = t("chat.photo"); img.src = url; box.append(img); }
+    for (const photo of m.attachments || []) {
+      const img = el("img", "msg-photo");
+      img.alt = t("chat.photo");
+      img.width = photo.width;
+      img.height = photo.height;
+      box.append(img);
+      this.api.fetch("GET", photo.url).then((r) => (r.ok ? r.blob() : null)).then((blob) => {
+        if (blob) img.src = URL.createObjectURL(blob);
+      }).catch(() => { /* a thumbnail is a nicety */ });
+    }
+    return box;
   }
 
   fill(node, role, text, tools, status) {
@@ -180,23 +199,25 @@ export class ChatView {
 
   send() {
     const text = this.els.input.value.trim();
-    if (!text || !this.conv) return;
+    const waiting = this.photos ? this.photos.photos.length : 0;
+    if ((!text && !waiting) || !this.conv) return;
     if (this.turn) { this.banner(t("chat.busy"), "info"); return; }
-    if (this.hooks.onUserText) this.hooks.onUserText(this.conv.id, text);
+    const photos = waiting ? this.photos.take() : [];
+    if (this.hooks.onUserText && text) this.hooks.onUserText(this.conv.id, text);
     this.els.messages.querySelector(".empty-chat")?.remove();
-    const user = this.messageNode({ role: "user", content: text });
+    const user = this.messageNode({ role: "user", content: text, localPhotos: photos.map((p) => p.url) });
     const assistant = el("div", "msg msg-assistant pending");
     assistant.append(el("div", "bubble"));
     assistant.querySelector(".bubble").append(el("span", "typing", "…"));
     this.els.messages.append(user, assistant);
-    this.turn = { conv: this.conv.id, text: "", tools: [], user, assistant, draft: text, first: this.count === 0, frame: 0 };
+    this.turn = { conv: this.conv.id, text: "", tools: [], user, assistant, draft: text, photos, first: this.count === 0, frame: 0 };
     this.count += 1;
     this.els.input.value = "";
     this.autosize();
     this.banner("");
     this.setBusy(true);
     this.scrollDown(true);
-    this.turn.viaSocket = this.stream.chat(this.conv.id, text);
+    this.turn.viaSocket = this.stream.chat(this.conv.id, text, photos.map((p) => p.url));
   }
 
   scrollDown(force = false) {
@@ -265,6 +286,7 @@ export class ChatView {
     this.count -= 1;
     this.setBusy(false);
     if (!this.els.input.value) this.els.input.value = turn.draft;
+    if (turn.photos.length && this.photos) this.photos.restore(turn.photos);
     const err = { ...(event.error || {}), status: event.status };
     this.banner(explain(err, event.retry_after));
     if (!this.count) this.els.messages.append(this.emptyState());

@@ -170,3 +170,61 @@ export class ShopPanel {
     return form;
   }
 }
+
+// Photos with a chat message to the shop (the camera button in the composer): each file is read as a data: URL
+// and sent with the next message (`images`); the server reads the type from the bytes, strips
+// the metadata and files the photo with the ticket the agent files.
+const MAX_PHOTOS = 4;
+
+export class PhotoPicker {
+  /** `pick`: the 📷 label around the file input; `tray`: where the chosen photos wait. */
+  constructor(pick, input, tray, t) {
+    this.pick = pick;
+    this.input = input;
+    this.tray = tray;
+    this.t = t;
+    this.photos = []; // [{url, name}]
+    input.addEventListener("change", () => { this.add([...input.files]); input.value = ""; });
+  }
+
+  /** On in shop conversations only; off clears what was chosen. */
+  show(on) {
+    this.pick.hidden = !on;
+    if (!on) this.take();
+  }
+
+  async add(files) {
+    for (const file of files.slice(0, Math.max(0, MAX_PHOTOS - this.photos.length))) {
+      const url = await new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(String(reader.result));
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(file);
+      });
+      this.photos.push({ url, name: file.name });
+    }
+    this.draw();
+  }
+
+  /** The chosen photos, taken out of the tray (for the message being sent). */
+  take() {
+    const photos = this.photos;
+    this.photos = [];
+    this.draw();
+    return photos;
+  }
+
+  /** Put photos back (the message was refused before it started). */
+  restore(photos) {
+    this.photos = [...photos, ...this.photos].slice(0, MAX_PHOTOS);
+    this.draw();
+  }
+
+  draw() {
+    this.tray.hidden = !this.photos.length;
+    this.tray.replaceChildren(...this.photos.map((photo, i) => el("span", { class: "tray-photo" },
+      el("img", { src: photo.url, alt: photo.name }),
+      el("button", { type: "button", "aria-label": this.t("composer.remove_photo"), title: this.t("composer.remove_photo"), text: "×",
+        onclick: () => { this.photos.splice(i, 1); this.draw(); } }))));
+  }
+}

@@ -86,10 +86,11 @@ export class Stream {
     return false;
   }
 
-  /** Send a message; the answer arrives through `onEvent`. True when it went over the socket. */
-  chat(conversationId, content) {
-    if (this._send({ type: "chat", conversation_id: conversationId, content })) return true;
-    this._chatSse(conversationId, content);
+  /** Send a message (with photos: `images` as data: URLs, over HTTP); the answer arrives through
+   * `onEvent`. True when it went over the socket. */
+  chat(conversationId, content, images = []) {
+    if (!images.length && this._send({ type: "chat", conversation_id: conversationId, content })) return true;
+    this._chatSse(conversationId, content, images);
     return false;
   }
 
@@ -99,13 +100,14 @@ export class Stream {
     try { await this.api.request("POST", `/api/conversations/${encodeURIComponent(conversationId)}/cancel`); } catch { /* already over */ }
   }
 
-  async _chatSse(conversationId, content) {
+  async _chatSse(conversationId, content, images = []) {
     const controller = new AbortController();
     this.sse.set(conversationId, controller);
     const emit = (event) => this.handlers.onEvent({ ...event, conversation_id: conversationId });
     try {
       const response = await this.api.fetch("POST", `/api/conversations/${encodeURIComponent(conversationId)}/messages`,
-        { content, stream: true }, { signal: controller.signal });
+        { content, stream: true, ...(images.length ? { images: images.map((url) => ({ url })) } : {}) },
+        { signal: controller.signal });
       if (!response.ok) {
         let body = null;
         try { body = await response.json(); } catch { body = null; }
