@@ -13,7 +13,7 @@ from chatkiosk.agents.kiosk.commands import execute, execute_all
 from chatkiosk.agents.kiosk.examples import features, load_examples, nearest, reading_note, turn_line
 from chatkiosk.agents.kiosk.hint import Hints
 from chatkiosk.agents.kiosk.order import Order
-from chatkiosk.agents.kiosk.reading import Reader, cues
+from chatkiosk.agents.kiosk.reading import Reader, cues, parser_blind
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -143,3 +143,16 @@ def test_a_request_line_reads_like_the_examples(menu, hints):
 def test_an_item_read_exactly_is_not_padded_into_a_longer_one_but_typos_still_match(hints):
     assert hints.read("把芝士汉堡换成鲜虾汉堡").ids() == ["cheeseburger", "shrimp_burger"]
     assert hints.read("감자튀긴 하나 주세요").ids() == ["fries"]
+
+
+@pytest.mark.parametrize("text", ["double that for me", "치즈스틱은 반만 할게요", "可乐一共要四杯", "take two of the colas off",
+                                  "everything but the cola", "two fewer fries"])
+def test_words_the_parser_does_not_read_send_the_turn_to_the_model(text):
+    assert parser_blind(text)
+
+
+def test_plain_orders_the_parser_places_stay_with_the_parser(parser):
+    sentences = [json.loads(line) for line in (Path(__file__).with_name("utterances.jsonl")).read_text().splitlines()]
+    placed = [t["say"] for conv in sentences for t in conv["turns"] if parser.parse(t["say"]).understood]
+    assert len(placed) > 200
+    assert [s for s in placed if parser_blind(s)] == []

@@ -32,6 +32,7 @@ from .commands import COMMANDS, CommandResult
 from .honest import KioskTurnHooks, turn_language
 from .menu import Menu
 from .parser import Parser
+from .reading import parser_blind
 from .reply import compose_reply
 from .service import AGENT, KioskService
 
@@ -262,7 +263,7 @@ def build_kiosk(
         service = _service(ctx)
         order, lang = await service.current(ctx.conversation_id, ctx.user_id)
         parsed = parser.parse(text, order, lang_hint=lang)
-        if not parsed.understood:
+        if not parsed.understood or parser_blind(text):  # "double that", "반만": for the model
             return None
         started = time.perf_counter()
         counter = await service.run(ctx.conversation_id, ctx.user_id, parsed.as_calls(), parsed.lang)

@@ -57,6 +57,18 @@ def cues(text: str) -> set[str]:
     return {name for name, rx in CUES.items() if rx.search(text)}
 
 
+# Cues that change what a request means in a way the parser does not read: it would place
+# "double that" as a double cheeseburger, "치즈스틱 반만" as one more, "一共要三个" as three more.
+_PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop"}
+_TAKE_OFF = re.compile(r"\bfewer\b|\btake (?:\S+ ){0,5}off\b")
+
+
+def parser_blind(text: str) -> bool:
+    """Whether `text` says something the rule parser would miss: then the model takes the turn."""
+    norm = normalise(text)
+    return bool(cues(norm) & _PARSER_BLIND) or bool(_TAKE_OFF.search(norm))
+
+
 class Reader:
     """Reads refused requests against one menu; build it once and reuse it."""
 
