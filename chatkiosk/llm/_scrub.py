@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-import httpx
+from typing import Any
 
 from chatkiosk.redact import redact
 
@@ -22,8 +21,9 @@ _QUOTED_KEY = re.compile(r"(?i)(\b(?:api[\s_-]?key|key|token|secret)\b[^:\n]{0,4
 _MIN_SECRET = 6  # shorter "secrets" would scrub ordinary words
 
 
-def request_secrets(request: httpx.Request | None) -> list[str]:
-    """The credential values `request` sends (the Bearer token, `x-api-key`, …)."""
+def request_secrets(request: Any) -> list[str]:
+    """The credential values `request` sends (the Bearer token, `x-api-key`, …): an
+    `httpx.Request`, or anything whose `headers` map lower-case names to values."""
     if request is None:
         return []
     found: list[str] = []

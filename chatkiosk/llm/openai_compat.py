@@ -13,7 +13,7 @@ import httpx
 import orjson
 
 from ..errors import UpstreamError
-from ._http import Deadlines, StreamClient, http_client, send_json, sse_events
+from ._http import Deadlines, StreamClient, StreamRequest, http_client, send_json, sse_events
 
 _DRAIN_SECONDS = 0.5
 from .base import (
@@ -51,6 +51,7 @@ class OpenAICompatProvider:
         self.supports_images = cfg.sees_images  # image parts are sent as OpenAI defines them
         self._client = client or http_client(cfg)
         self._streams = StreamClient(cfg)
+        self._stream_url = f"{self.base_url}/chat/completions"
 
     # --- requests --------------------------------------------------------------------
 
@@ -99,6 +100,12 @@ class OpenAICompatProvider:
             "POST", f"{self.base_url}/chat/completions", content=orjson.dumps(body), headers=headers
         )
 
+    def _stream_request(self, body: dict[str, Any]) -> StreamRequest:
+        headers = {"accept": "application/json", "content-type": "application/json"}
+        if self.cfg.api_key is not None:
+            headers["authorization"] = f"Bearer {self.cfg.api_key.get_secret_value()}"
+        return StreamRequest(self._stream_url, headers, orjson.dumps(body))
+
     def _deadlines(self) -> Deadlines:
         return Deadlines(self.name, self.cfg.first_token_timeout, self.cfg.total_timeout)
 
@@ -113,14 +120,14 @@ class OpenAICompatProvider:
     ) -> AsyncIterator[StreamPiece]:
         """Stream the answer as pieces; see `Provider.stream`."""
         deadlines = self._deadlines()
-        request = self._request(self._body(messages, tools, options, stream=True))
+        request = self._stream_request(self._body(messages, tools, options, stream=True))
         finished = done = False
         try:
             async with aclosing(sse_events(self._streams, request, deadlines)) as events:
                 async for _event, data in events:
                     if done:
                         continue
-                    if data.strip() == b"[DONE]":
+                    if data[:1] != b"{" and data.strip() == b"[DONE]":  # a chunk is a JSON object
                         # Read on to the end of the body (a few bytes) so the connection goes
                         # back to the pool instead of being closed; bounded in time.
                         finished = done = True
@@ -147,7 +154,7 @@ class OpenAICompatProvider:
                 f"LLM provider {self.name!r} failed mid-stream: {str(chunk['error'])[:300]}",
                 retryable=True,
             )
-        pieces = list(_pieces(chunk))
+        pieces = _pieces(chunk)
         if not deadlines.started and any(isinstance(p, (TextDelta, ToolCallDelta, ChoicePiece)) for p in pieces):
             deadlines.mark_started()
         return pieces
@@ -267,3 +274,4 @@ def _pieces(chunk: dict[str, Any]) -> list[StreamPiece]:
     if usage is not None:
         pieces.append(UsageReport(usage))
     return pieces
+
