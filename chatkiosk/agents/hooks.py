@@ -82,15 +82,18 @@ async def prepare_context(agent: Agent, ctx: ToolContext, messages: list[Message
     return [*messages[:-1], last]
 
 
-async def final_events(agent: Agent, ctx: ToolContext, run: AsyncIterator[AgentEvent]) -> AsyncIterator[AgentEvent]:
-    """The run's events; with an answer-writing agent, its answer replaces the model's text."""
-    from chatkiosk.agents.loop import AgentResult
-
+def final_events(agent: Agent, ctx: ToolContext, run: AsyncIterator[AgentEvent]) -> AsyncIterator[AgentEvent]:
+    """The run's events; with an answer-writing agent, its answer replaces the model's text
+    (any other agent's run is returned as it is: no layer for every streamed piece)."""
     hooks = agent.hooks
     if hooks is None or not hooks.writes_answer:
-        async for event in run:
-            yield event
-        return
+        return run
+    return _composed(hooks, ctx, run)
+
+
+async def _composed(hooks: TurnHooks, ctx: ToolContext, run: AsyncIterator[AgentEvent]) -> AsyncIterator[AgentEvent]:
+    from chatkiosk.agents.loop import AgentResult
+
     held: list[str] = []
     async for event in run:
         if isinstance(event, DeltaEvent):

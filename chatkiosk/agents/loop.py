@@ -126,6 +126,38 @@ class _Step:
     buffered: bool = False  # the text was held back (a possible JSON command)
 
 
+class _Watch:
+    """The turn's deadline over one model call: one timer for the whole stream instead of a
+    timeout around every piece. It cancels the task only while it waits for the model (never
+    while the caller handles a piece: then the next wait raises), as `asyncio.timeout` would."""
+
+    __slots__ = ("expired", "waiting", "_task", "_timer", "_cancelling", "_cancelled")
+
+    def __init__(self, when: float | None) -> None:
+        self.expired = self.waiting = self._cancelled = False
+        self._task = asyncio.current_task()
+        self._cancelling = 0
+        self._timer = asyncio.get_running_loop().call_at(when, self._fire) if when is not None else None
+
+    def _fire(self) -> None:
+        self.expired = True
+        if self.waiting and self._task is not None:
+            self._cancelling = self._task.cancelling()
+            self._cancelled = True
+            self._task.cancel()
+
+    def timed_out(self) -> bool:
+        """After a CancelledError: whether it was this deadline's (and no one else's) cancel."""
+        if not self._cancelled or self._task is None:
+            return False
+        self._cancelled = False
+        return self._task.uncancel() <= self._cancelling
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 def _call_id() -> str:
     return "call_" + secrets.token_hex(8)
 
@@ -218,9 +250,10 @@ class AgentRun:
 
     def _check_time(self) -> None:
         if self._deadline is not None and self._now() >= self._deadline:
-            raise self._fail(
-                TimeBudgetExceeded, f"the turn ran past its time budget of {self.time_budget:g} s"
-            )
+            raise self._time_up()
+
+    def _time_up(self) -> AgentLimitExceeded:
+        return self._fail(TimeBudgetExceeded, f"the turn ran past its time budget of {self.time_budget:g} s")
 
     def _completion_room(self, to_send: list[Message]) -> int | None:
         """Tokens the next call may generate under the budget (None: no budget)."""
@@ -362,17 +395,24 @@ class AgentRun:
         parts: list[str] = []
         pieces: dict[int, dict[str, Any]] = {}
         completion = 0
+        limit = room + max(16, room // 4) if room is not None else None  # past it, the provider ignored max_tokens
         decided: bool | None = None if command_mode else False
+        watch = _Watch(self._deadline)
         try:
             while True:
+                if watch.expired:  # it passed while the caller had the last piece
+                    raise self._time_up()
+                watch.waiting = True
                 try:
-                    async with asyncio.timeout_at(self._deadline):
-                        piece = await anext(stream)
+                    piece = await anext(stream)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    self._check_time()
+                except asyncio.CancelledError:
+                    if watch.timed_out():
+                        raise self._time_up() from None
                     raise
+                finally:
+                    watch.waiting = False
                 if isinstance(piece, TextDelta):
                     parts.append(piece.text)
                     completion += count(piece.text)
@@ -392,11 +432,12 @@ class AgentRun:
                     step.usage = piece.usage
                 elif isinstance(piece, Finish):
                     step.finish = piece.reason
-                if room is not None and completion > room + max(16, room // 4):
+                if limit is not None and completion > limit:
                     # A provider that ignores max_tokens: cut it off here.
                     self._add_usage(step, to_send, completion)
                     raise self._over_tokens()
         finally:
+            watch.close()
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
