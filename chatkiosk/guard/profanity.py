@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 
@@ -263,8 +263,22 @@ _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
+_SHORT = 64  # a streamed delta is checked on its own, and the same few words come again and again
+
+
 def find_profanity(text: str) -> list[ProfanityMatch]:
     """Every profane word or phrase in `text`, in order (spans of `text`)."""
+    if len(text) <= _SHORT:
+        return list(_find_short(text))
+    return _find(text)
+
+
+@lru_cache(maxsize=8192)
+def _find_short(text: str) -> tuple[ProfanityMatch, ...]:
+    return tuple(_find(text))
+
+
+def _find(text: str) -> list[ProfanityMatch]:
     if _ZERO_WIDTH.search(text):
         text = _ZERO_WIDTH.sub(" ", text)  # keeps the positions: one character for one
     if not text.isascii():
