@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
     app.state.runtime = runtime
     app.state.live = live
     errors.install(app)
-    for router in (ops.router, auth.router, keys.router, agents.router, conversations.router, chat.router, kiosk.router, shop.router, attachments.router, attachments.chat_router, knowledge.router, snippets.router, openai_compat.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
+    # The turn's routes first: FastAPI tries the routers in this order on every request (no two
+    # share a path and method, so the order only changes how soon the hot ones are found).
+    for router in (chat.router, openai_compat.router, ops.router, auth.router, keys.router, agents.router, conversations.router, kiosk.router, shop.router, attachments.router, attachments.chat_router, knowledge.router, snippets.router, openai_embeddings.router, presets.router, admin.router, guardrail_events.router, ws.router, web.router):
         app.include_router(router)
     app.mount("/static", web.static_files(), name="static")
     docs.install(app)

@@ -15,6 +15,7 @@ forging, open redirects):
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,13 +74,15 @@ class HostGuard:
             await self.app(scope, receive, send)
             return
 
-        async def send_relative(message: Message) -> None:
+        # A plain function returning `send`'s awaitable: no coroutine of its own for every
+        # streamed frame that passes through.
+        def send_relative(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
                 message["headers"] = [
                     (k, relative_location(v.decode("latin-1"), raw_host).encode("latin-1")) if k.lower() == b"location" else (k, v)
                     for k, v in message.get("headers", [])
                 ]
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_relative)
 

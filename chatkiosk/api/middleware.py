@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,13 +64,13 @@ class RequestContext:
                 request_id_var.reset(token)
                 return
 
-        async def send_wrapper(message: Message) -> None:
+        def send_wrapper(message: Message) -> Awaitable[None]:  # returns `send`'s awaitable: no coroutine per frame
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
