@@ -3,7 +3,8 @@
 The chat turn calls three functions here, each a line in `chat/turn.py`:
 
 - `fit_context(agent, provider, max_tokens)`: the agent's context policy within the model's
-  window (see `budget`);
+  window (see `budget`); `client_tools_that_fit` first leaves out a client's tools whose command
+  prompt would crowd the conversation out of a small window;
 - `prepare_context(agent, ctx, messages)`: the agent's note on the turn (the kiosk adds the
   current order to the user's message, so the fixed system prompt stays a cacheable prefix);
 - `final_events(agent, ctx, run)`: the run's events, with the answer written by the agent
@@ -13,13 +14,15 @@ The chat turn calls three functions here, each a line in `chat/turn.py`:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from chatkiosk.agents.budget import fit_policy
+from chatkiosk.agents.budget import CONTEXT_MARGIN, answer_tokens, fit_policy
 from chatkiosk.agents.command_format import command_prompt
 from chatkiosk.agents.context import ContextPolicy
 from chatkiosk.agents.tools import ToolContext
+from chatkiosk.errors import UserError
 from chatkiosk.events import DeltaEvent
 from chatkiosk.llm.base import Message, Provider, ToolSpec
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
 
 _BEFORE = "_turn_hooks_before"
+log = logging.getLogger(__name__)
 
 
 class TurnHooks:
@@ -62,8 +66,36 @@ def fit_context(agent: Agent, provider: Provider, max_tokens: int | None, client
     commands = [*agent.tools, *(client_tools or [])]
     if commands and not getattr(provider, "supports_tools", False):
         compact = getattr(provider, "context_window", None) is not None
-        extra += provider.count_tokens(command_prompt(commands, compact=compact))
+        extra += provider.count_tokens(command_prompt(commands, compact=True))
     return fit_policy(agent.context, provider, max_tokens, extra_prompt_tokens=extra)
+
+
+def client_tools_that_fit(
+    agent: Agent, provider: Provider, max_tokens: int | None, client_tools: list[ToolSpec] | None, tool_choice: Any = None,
+) -> list[ToolSpec] | None:
+    """The client's tools to offer the model: all of them, unless the model has a small window,
+    no native tools, and their command prompt would take more than half of what the window
+    leaves for the prompt. Open WebUI attaches its 36 built-in tools (~4,000 tokens) to every
+    call; a 2,048-token local model answers without them instead of failing the turn. A client
+    that insists on a call (`tool_choice` "required" or a client tool's name) gets a 400 instead."""
+    window = getattr(provider, "context_window", None)
+    if not client_tools or not window or getattr(provider, "supports_tools", False):
+        return client_tools
+    own = provider.count_tokens(command_prompt(list(agent.tools), compact=True)) if agent.tools else 0
+    theirs = provider.count_tokens(command_prompt([*agent.tools, *client_tools], compact=True)) - own
+    room = window - answer_tokens(provider, max_tokens) - CONTEXT_MARGIN - own
+    if theirs <= room // 2:
+        return client_tools
+    names = {t.name for t in client_tools}
+    named = tool_choice.get("function", {}).get("name") if isinstance(tool_choice, dict) else None
+    if tool_choice == "required" or named in names:
+        raise UserError(
+            f"the client's {len(client_tools)} tools need about {theirs} tokens of the prompt, more than the "
+            f"{window}-token window of the model behind {agent.name!r} leaves; send fewer tools",
+            code="tools_too_large", param="tools",
+        )
+    log.info("client tools left out of the turn", extra={"agent": agent.name, "tools": len(client_tools), "tokens": theirs, "window": window})
+    return None
 
 
 async def prepare_context(agent: Agent, ctx: ToolContext, messages: list[Message]) -> list[Message]:

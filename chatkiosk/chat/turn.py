@@ -27,7 +27,7 @@ from chatkiosk.agents.base import Agent
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import build_context
 from chatkiosk.agents.deps import ToolDeps
-from chatkiosk.agents.hooks import final_events, fit_context, prepare_context
+from chatkiosk.agents.hooks import client_tools_that_fit, final_events, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
 from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
@@ -211,6 +211,10 @@ class ChatService:
                 code="response_format_not_supported", param="response_format",
             )
         photos = await read_photos(request.images, self.settings, agent.takes_photos)  # 4xx for a bad one
+        # A small local window answers without a client's tools that would crowd it out (400 if the client insists).
+        request.client_tools = client_tools_that_fit(
+            agent, provider, request.options.max_tokens or self.settings.default_max_tokens, request.client_tools, request.tool_choice,
+        )
         ledger = Ledger(agent.name, provider.name, provider.count_tokens)
         guard = self.guards.turn(agent.name)  # guardrails: the input is screened before anything sees it
         exchange, results = None, []
