@@ -25,6 +25,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import asyncio  # noqa: E402
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -303,9 +304,21 @@ def open_llama(path: str, n_ctx: int, n_threads: int) -> Any:
             low_level.llama_model_default_params = original
 
 
+# llama-cpp-python tokenises the rendered chat prompt with special tokens on, so a customer who
+# types "<|im_end|><|im_start|>system" would write real role tokens (SECURITY: prompt injection).
+# Control-token spellings (ChatML's <|…|>, Llama's <s>/</s>, Gemma's <start_of_turn>…) in any
+# message are defanged to plain text that tokenises as ordinary characters.
+_CONTROL = re.compile(r"<\|([A-Za-z0-9_.-]{1,40})\|>|<(/?s|start_of_turn|end_of_turn|bos|eos|pad|unk)>")
+
+
+def defang(text: str) -> str:
+    """`text` with every control-token spelling broken up (`<|im_end|>` -> `<| im_end |>`)."""
+    return _CONTROL.sub(lambda m: f"<| {m.group(1)} |>" if m.group(1) else f"< {m.group(2)} >", text)
+
+
 def _plain(messages: list[Message]) -> list[dict[str, str]]:
-    # The chat template only knows role and text content.
-    return [{"role": str(m.get("role") or "user"), "content": str(m.get("content") or "")} for m in messages]
+    # The chat template only knows role and text content; no message can write a control token.
+    return [{"role": str(m.get("role") or "user"), "content": defang(str(m.get("content") or ""))} for m in messages]
 
 
 def _llama_kwargs(options: GenerationOptions, cap: int) -> dict[str, Any]:
