@@ -8,9 +8,10 @@ For each backend, in a fresh database, in one run:
    the demo policies, recombined) — parse, chunk, embed with the bundled encoder, store — as
    chunks/s.
 2. bulk: chunks added straight to the tables up to each size (`--shared-fraction` shared, the
-   rest private to 20 users). Their vectors are the real embeddings of the ingested chunks plus
-   noise, so the vector space has the clusters real text has. Worker one's refresh that loads
-   them is timed (a worker starting on that database costs the same).
+   rest private to 20 users), then the tables vacuumed/analysed as autovacuum would. Their
+   vectors are the real embeddings of the ingested chunks plus noise, so the vector space has
+   the clusters real text has. Worker one's refresh that loads them is timed (a worker starting
+   on that database costs the same).
 3. search as one user (the shared chunks and their own are what they may see), `--passes`
    passes over `--queries` distinct questions (the 68 labelled ones, then generated ones); each
    line is the median over the passes of each pass's p50 and p99, with the CPU ms per query
@@ -144,6 +145,25 @@ async def _bulk(db: Database, target: int, current: int, users: list[str], sente
         async with db.write() as session:
             await session.execute(insert(KnowledgeDocument), batch_docs)
             await session.execute(insert(KnowledgeChunk), batch_chunks)
+
+
+async def _settle(db: Database, url: str) -> None:
+    """VACUUM ANALYZE (PostgreSQL) / ANALYZE (SQLite) after a bulk load, as autovacuum would soon do:
+    otherwise the first reads of the new rows pay for setting their hint bits, with autovacuum
+    itself running in the middle of the timings."""
+    from sqlalchemy import text
+
+    if db.dialect == "sqlite":
+        async with db.write() as session:
+            await session.execute(text("ANALYZE"))
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(host="127.0.0.1", user="root", database=url.rsplit("/", 1)[1])
+    try:
+        await conn.execute("VACUUM (ANALYZE) knowledge_chunks, knowledge_documents")
+    finally:
+        await conn.close()
 
 
 Timing = tuple[list[float], list[float]]  # wall ms, CPU ms per call
@@ -288,6 +308,7 @@ async def run_backend(name: str, url: str, args: argparse.Namespace) -> None:
     await one.refresh()
     for size in args.sizes:
         await _bulk(db, size, current, users, sentences, vectors, rng, args.shared_fraction)
+        await _settle(db, url)
         loading = size - current
         current = size
         load = _load()
