@@ -13,7 +13,7 @@ import httpx
 import orjson
 
 from ..errors import UpstreamError
-from ._http import Deadlines, StreamClient, StreamRequest, http_client, send_json, sse_events
+from ._http import Deadlines, StreamClient, StreamRequest, http_client, post_json, sse_events
 
 _DRAIN_SECONDS = 0.5
 from .base import (
@@ -94,13 +94,8 @@ class OpenAICompatProvider:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def _request(self, body: dict[str, Any]) -> httpx.Request:
-        headers = {**self._headers(), "Content-Type": "application/json"}
-        return self._client.build_request(
-            "POST", f"{self.base_url}/chat/completions", content=orjson.dumps(body), headers=headers
-        )
-
     def _stream_request(self, body: dict[str, Any]) -> StreamRequest:
+        """A request for the aiohttp session (streamed, or whole with `post_json`)."""
         headers = {"accept": "application/json", "content-type": "application/json"}
         if self.cfg.api_key is not None:
             headers["authorization"] = f"Bearer {self.cfg.api_key.get_secret_value()}"
@@ -181,8 +176,8 @@ class OpenAICompatProvider:
         """One non-streamed call; the total timeout bounds it."""
         deadlines = self._deadlines()
         deadlines.mark_started()  # nothing arrives before the whole answer
-        request = self._request(self._body(messages, tools, options, stream=False))
-        data = await send_json(self._client, request, deadlines)
+        request = self._stream_request(self._body(messages, tools, options, stream=False))
+        data = await post_json(self._streams, request, deadlines)
         try:
             choice = data["choices"][0]
             message = choice.get("message") or {}
