@@ -191,7 +191,7 @@ class Generations:
 
     def __init__(self, claims: Claims | None = None) -> None:
         self._live: dict[str, Generation] = {}
-        self._reapers: set[asyncio.Task[None]] = set()
+        self._reapers: set[asyncio.TimerHandle] = set()
         self.claims = claims
         self._releases: dict[str, asyncio.Task[None]] = {}  # claims being released, per conversation
         # Called with every new stored generation (the Redis mirror for re-joins on other workers).
@@ -292,14 +292,13 @@ class Generations:
         if self.claims is not None and generation.claim is not None:
             self._release(generation.conversation_id, generation.claim)
 
-        async def reap() -> None:
-            await asyncio.sleep(KEEP_FINISHED)
+        def reap() -> None:  # a timer, not a task: a turn ends without scheduling one more coroutine
+            self._reapers.discard(timer)
             if self._live.get(generation.conversation_id) is generation:
                 del self._live[generation.conversation_id]
 
-        task = asyncio.create_task(reap())
-        self._reapers.add(task)
-        task.add_done_callback(self._reapers.discard)
+        timer = asyncio.get_running_loop().call_later(KEEP_FINISHED, reap)
+        self._reapers.add(timer)
 
     def _release(self, conversation_id: str, token: str) -> None:
         assert self.claims is not None
@@ -320,10 +319,9 @@ class Generations:
         """Cancel every generation and wait for them to store their end."""
         for generation in list(self._live.values()):
             generation.cancel()
-        for task in list(self._reapers):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for timer in self._reapers:
+            timer.cancel()
+        self._reapers.clear()
         tasks = [g.task for g in self._live.values() if g.task is not None]
         for task in tasks:
             with contextlib.suppress(BaseException):

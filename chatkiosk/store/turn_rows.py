@@ -86,7 +86,7 @@ def _stamp(value: datetime) -> str:
 
 def _json(value: Any) -> str:
     """A JSON column's value as SQLAlchemy's JSON type writes it (None is JSON `null`)."""
-    return json.dumps(value)
+    return "null" if value is None else json.dumps(value)
 
 
 def _title(message: Message) -> str | None:
