@@ -9,12 +9,15 @@ Write transactions start with `BEGIN IMMEDIATE`: a deferred transaction that rea
 writes can fail with "database is locked" without waiting, because SQLite cannot upgrade its
 lock safely. An aiosqlite engine remains for the migrations (Alembic's async runner).
 
-On PostgreSQL, asyncpg's pool. Every session ends its transaction itself, so a connection
+On PostgreSQL, asyncpg's pool under SQLAlchemy, and a plain asyncpg pool beside it for the
+statements every chat turn runs (`pg_pool`, store/turn_rows.py). Every session ends its transaction itself, so a connection
 going back to a pool is not reset with a ROLLBACK round trip (`pool_reset_on_return=None`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from chatkiosk.store.sqlite_sessions import BUSY_TIMEOUT_MS, SqliteSessions
 
 SQLITE_BUSY_TIMEOUT_MS = BUSY_TIMEOUT_MS
+PG_POOL_SIZE = 10  # connections of the turn's own asyncpg pool
 
 
 def _migration_engine(url: str) -> AsyncEngine:
@@ -69,6 +73,7 @@ class Database:
                 url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_reset_on_return=None
             )
             self._sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._pg_pool: asyncio.Future[Any] | None = None
 
     @property
     def engines(self) -> list[Engine]:
@@ -98,6 +103,18 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    async def pg_pool(self) -> Any:
+        """A plain asyncpg pool beside SQLAlchemy's (PostgreSQL only), made on first use: for
+        the few statements every chat turn runs (store/turn_rows.py), which cost a third of the
+        CPU there without SQLAlchemy's session, greenlet hop and pre-ping round trip."""
+        assert self.dialect == "postgresql"
+        if self._pg_pool is None or (self._pg_pool.done() and self._pg_pool.exception() is not None):
+            import asyncpg
+
+            dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            self._pg_pool = asyncio.ensure_future(asyncpg.create_pool(dsn, min_size=1, max_size=PG_POOL_SIZE))
+        return await asyncio.shield(self._pg_pool)
+
     async def ping(self) -> None:
         """Raise if the database does not answer."""
         async with self.read() as session:
@@ -107,4 +124,8 @@ class Database:
         """Finish pending writes and close every connection."""
         if self.sqlite is not None:
             await self.sqlite.close()
+        if self._pg_pool is not None:
+            pool, self._pg_pool = self._pg_pool, None
+            with contextlib.suppress(Exception):
+                await (await pool).close()
         await self.write_engine.dispose()

@@ -3,8 +3,10 @@ messages (and the photos sent with the user's, when there are any), the partial 
 
 A turn runs these on every message, so they are written once and run bare: on SQLite as plain
 `sqlite3` statements (prepared once and cached by the driver) inside the group-commit writer's
-batch or a reader's transaction; on PostgreSQL as Core statements built once, on the session's
-connection. The ORM path did the same work at 3-5x the CPU (its unit of work, identity map and
+batch or a reader's transaction; on PostgreSQL as plain asyncpg statements (prepared and
+cached per connection) on a pool of their own (`Database.pg_pool`); on any other database as
+Core statements built once, on the session's connection. The ORM path did the same work at
+3-5x the CPU (its unit of work, identity map and
 statement building per call; see benchmarks/README.md). What they store is exactly what the
 ORM stored (JSON `null` for a `None` JSON field, SQLAlchemy's SQLite timestamp text), so every
 other reader sees the same rows; the conversation's title from its first message (the ORM
@@ -148,6 +150,77 @@ class _SqliteRows:
             raw.execute(_PARTIAL_SQL, (content, _stamp(utcnow()), message_id))
 
 
+# --- PostgreSQL: plain asyncpg -------------------------------------------------------------
+
+
+def _numbered(sql: str) -> str:
+    """The SQLite statement with PostgreSQL's numbered parameters."""
+    parts = sql.split("?")
+    return "".join(f"{part}${i}" if i < len(parts) else part for i, part in enumerate(parts, start=1))
+
+
+_PG_CONV = _numbered(_CONV_SQL)
+_PG_RECENT = _numbered(_RECENT_SQL)
+_PG_INSERT = _numbered(_INSERT_SQL)
+_PG_PHOTO = _numbered(_PHOTO_SQL)
+_PG_TOUCH = _numbered(_TOUCH_SQL)
+_PG_TOUCH_TITLE = _numbered(_TOUCH_TITLE_SQL)
+_PG_FINISH = _numbered(_FINISH_SQL)
+_PG_PARTIAL = _numbered(_PARTIAL_SQL)
+
+
+def _pg_message(m: Message) -> tuple[Any, ...]:
+    # JSON columns take their text (asyncpg's default), timestamps the aware datetime.
+    return (
+        m.id, m.conversation_id, m.user_id, m.role, m.content, m.status, _json(m.usage), _json(m.tool_calls), m.tool_call_id,
+        _json(m.error), _json(m.guardrail), _json(m.attachments), m.created_at, m.updated_at,
+    )
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text is not None else None
+
+
+class _PgRows:
+    """One pooled asyncpg connection per call: the reads in one round trip each, the open in
+    one transaction, the end and the partial text as single (autocommitted) statements."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
+        pool = await self.db.pg_pool()
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(_PG_CONV, conversation_id, user_id)
+            if row is None:
+                return None, []
+            conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], _loads(row[5]) or {})
+            rows = await conn.fetch(_PG_RECENT, conversation_id, window(conv.agent))
+        return conv, [_history_row(r, _loads(r[5])) for r in reversed(rows)]
+
+    async def open(self, said: tuple[Message, ...], photos: Sequence[TicketAttachment]) -> None:
+        title = _title(said[0])
+        pool = await self.db.pg_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.executemany(_PG_INSERT, [_pg_message(m) for m in said])
+            if photos:
+                await conn.executemany(_PG_PHOTO, [tuple(getattr(p, k) for k in _PHOTO_COLUMNS) for p in photos])
+            if title is None:
+                await conn.execute(_PG_TOUCH, utcnow(), said[0].conversation_id)
+            else:
+                await conn.execute(_PG_TOUCH_TITLE, utcnow(), title, said[0].conversation_id)
+
+    async def finish(self, m: Message, content: str) -> None:
+        pool = await self.db.pg_pool()
+        await pool.execute(
+            _PG_FINISH, m.status, content, _json(m.usage), _json(m.tool_calls), _json(m.error), _json(m.guardrail), utcnow(), m.id,
+        )
+
+    async def save_partial(self, message_id: str, content: str) -> None:
+        pool = await self.db.pg_pool()
+        await pool.execute(_PG_PARTIAL, content, utcnow(), message_id)
+
+
 # --- any other database: Core statements built once ----------------------------------------
 
 _c, _m = Conversation.__table__.c, Message.__table__.c
@@ -221,7 +294,13 @@ class TurnRows:
     """The turn's statements on one database (see the module docstring)."""
 
     def __init__(self, db: Database) -> None:
-        self._impl = _SqliteRows(db) if db.sqlite is not None else _CoreRows(db)
+        self._impl: _SqliteRows | _PgRows | _CoreRows
+        if db.sqlite is not None:
+            self._impl = _SqliteRows(db)
+        elif db.dialect == "postgresql":
+            self._impl = _PgRows(db)
+        else:
+            self._impl = _CoreRows(db)
 
     async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
         """The user's conversation (None: not theirs, or none) and its last `window(agent)` messages, oldest first."""
