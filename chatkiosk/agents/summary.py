@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatkiosk.llm.base import GenerationOptions, Message, Provider
-from chatkiosk.store import conversations
-from chatkiosk.store.db import Database
+from chatkiosk.store.turn_rows import TurnRows
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +50,26 @@ def summary_prompt(previous: str | None, cut: Sequence[Any]) -> list[Message]:
     return [{"role": "system", "content": _INSTRUCTIONS}, {"role": "user", "content": body}]
 
 
-async def update_summary(db: Database, provider: Provider, conversation_id: str, user_id: str, cut: Sequence[Any]) -> str | None:
+async def update_summary(store: TurnRows, provider: Provider, conversation_id: str, user_id: str, cut: Sequence[Any]) -> str | None:
     """Fold the cut messages newer than the summary into it; returns the new summary (or None)."""
-    async with db.read() as session:
-        conv = await conversations.get(session, conversation_id, user_id)
-    if conv is None:
+    found = await store.summary(conversation_id, user_id)  # again: an earlier turn's summary may have landed since
+    if found is None:
         return None
-    through = conv.summary_through
+    previous, through = found
     new = [m for m in cut if through is None or m.id > through]
     if not new:
-        return conv.summary
+        return previous
     completion = await provider.complete(
-        summary_prompt(conv.summary, new), options=GenerationOptions(max_tokens=SUMMARY_MAX_TOKENS, temperature=0)
+        summary_prompt(previous, new), options=GenerationOptions(max_tokens=SUMMARY_MAX_TOKENS, temperature=0)
     )
     text = " ".join(completion.text.split())[:SUMMARY_MAX_CHARS]
     if not text:
-        return conv.summary
-    async with db.write() as session:
-        await conversations.set_summary(session, conversation_id, text, new[-1].id)
+        return previous
+    await store.set_summary(conversation_id, text, new[-1].id)
     return text
 
 
-def schedule_summary(db: Database, provider: Provider, conv: Any, rows: Sequence[Any], context: Sequence[Message]) -> None:
+def schedule_summary(store: TurnRows, provider: Provider, conv: Any, rows: Sequence[Any], context: Sequence[Message]) -> None:
     """Start updating the summary in the background when the context cut history."""
     cut = cut_messages(rows, context)
     if conv is None or not cut:
@@ -80,7 +77,7 @@ def schedule_summary(db: Database, provider: Provider, conv: Any, rows: Sequence
 
     async def run() -> None:
         try:
-            await update_summary(db, provider, conv.id, conv.user_id, cut)
+            await update_summary(store, provider, conv.id, conv.user_id, cut)
         except Exception:  # a failed summary must never disturb a conversation
             log.warning("the running summary of a conversation could not be updated", exc_info=True)
 

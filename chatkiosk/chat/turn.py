@@ -464,7 +464,7 @@ class ChatService:
             turn.ledger.report(run.result.usage)
             await run.aclose()
             if turn.ledger.truncated and policy.summary:  # llmpath: fold the cut history into the summary
-                schedule_summary(self.deps.db, provider, conv, turn.rows, context)
+                schedule_summary(self.rows, provider, conv, turn.rows, context)
 
     async def _answered(self, turn: _Turn, answer: AnswerFilter, final: str | None) -> None:
         """The answer's end through the guardrails: the held-back tail, then the text to show and to store."""

@@ -1,7 +1,8 @@
 """The statements every chat turn runs, without the ORM: the context read, the turn's two
 messages (and the photos sent with the user's, when there are any), the partial text, the end.
 
-A turn runs these on every message, so they are written once and run bare: on SQLite as plain
+A turn runs these on every message (and, in a conversation longer than its window, the running
+summary's read and write), so they are written once and run bare: on SQLite as plain
 `sqlite3` statements (prepared once and cached by the driver) inside the group-commit writer's
 batch or a reader's transaction; on PostgreSQL as plain asyncpg statements (prepared and
 cached per connection) on a pool of their own (`Database.pg_pool`); on any other database as
@@ -76,6 +77,8 @@ _FINISH_SQL = (
     "UPDATE messages SET status = ?, content = ?, usage = ?, tool_calls = ?, error = ?, guardrail = ?, updated_at = ? WHERE id = ?"
 )
 _PARTIAL_SQL = "UPDATE messages SET content = ?, updated_at = ? WHERE id = ? AND status = 'streaming'"
+_SUMMARY_SQL = "SELECT summary, summary_through FROM conversations WHERE id = ? AND user_id = ?"
+_SET_SUMMARY_SQL = "UPDATE conversations SET summary = ?, summary_through = ? WHERE id = ?"
 
 
 def _stamp(value: datetime) -> str:
@@ -149,6 +152,15 @@ class _SqliteRows:
         async with self.sessions.write_raw() as raw:
             raw.execute(_PARTIAL_SQL, (content, _stamp(utcnow()), message_id))
 
+    async def summary(self, conversation_id: str, user_id: str) -> tuple[str | None, str | None] | None:
+        async with self.sessions.read_raw() as raw:
+            row = raw.execute(_SUMMARY_SQL, (conversation_id, user_id)).fetchone()
+        return (row[0], row[1]) if row is not None else None
+
+    async def set_summary(self, conversation_id: str, summary: str, through: str) -> None:
+        async with self.sessions.write_raw() as raw:
+            raw.execute(_SET_SUMMARY_SQL, (summary, through, conversation_id))
+
 
 # --- PostgreSQL: plain asyncpg -------------------------------------------------------------
 
@@ -167,6 +179,8 @@ _PG_TOUCH = _numbered(_TOUCH_SQL)
 _PG_TOUCH_TITLE = _numbered(_TOUCH_TITLE_SQL)
 _PG_FINISH = _numbered(_FINISH_SQL)
 _PG_PARTIAL = _numbered(_PARTIAL_SQL)
+_PG_SUMMARY = _numbered(_SUMMARY_SQL)
+_PG_SET_SUMMARY = _numbered(_SET_SUMMARY_SQL)
 
 
 def _pg_message(m: Message) -> tuple[Any, ...]:
@@ -220,6 +234,15 @@ class _PgRows:
         pool = await self.db.pg_pool()
         await pool.execute(_PG_PARTIAL, content, utcnow(), message_id)
 
+    async def summary(self, conversation_id: str, user_id: str) -> tuple[str | None, str | None] | None:
+        pool = await self.db.pg_pool()
+        row = await pool.fetchrow(_PG_SUMMARY, conversation_id, user_id)
+        return (row[0], row[1]) if row is not None else None
+
+    async def set_summary(self, conversation_id: str, summary: str, through: str) -> None:
+        pool = await self.db.pg_pool()
+        await pool.execute(_PG_SET_SUMMARY, summary, through, conversation_id)
+
 
 # --- any other database: Core statements built once ----------------------------------------
 
@@ -244,6 +267,10 @@ _FINISH = update(Message.__table__).where(_m.id == bindparam("mid")).values(
 )
 _PARTIAL = update(Message.__table__).where(_m.id == bindparam("mid"), _m.status == "streaming").values(
     content=bindparam("content"), updated_at=bindparam("now")
+)
+_SUMMARY = select(_c.summary, _c.summary_through).where(_c.id == bindparam("cid"), _c.user_id == bindparam("uid"))
+_SET_SUMMARY = update(Conversation.__table__).where(_c.id == bindparam("cid")).values(
+    summary=bindparam("summary"), summary_through=bindparam("through")
 )
 _COLUMNS = ("id", "conversation_id", "user_id", "role", "content", "status", "usage", "tool_calls", "tool_call_id", "error",
             "guardrail", "attachments", "created_at", "updated_at")
@@ -289,6 +316,17 @@ class _CoreRows:
             conn = await session.connection()
             await conn.execute(_PARTIAL, {"mid": message_id, "content": content, "now": utcnow()})
 
+    async def summary(self, conversation_id: str, user_id: str) -> tuple[str | None, str | None] | None:
+        async with self.db.read() as session:
+            conn = await session.connection()
+            row = (await conn.execute(_SUMMARY, {"cid": conversation_id, "uid": user_id})).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def set_summary(self, conversation_id: str, summary: str, through: str) -> None:
+        async with self.db.write() as session:
+            conn = await session.connection()
+            await conn.execute(_SET_SUMMARY, {"cid": conversation_id, "summary": summary, "through": through})
+
 
 class TurnRows:
     """The turn's statements on one database (see the module docstring)."""
@@ -319,3 +357,11 @@ class TurnRows:
     async def save_partial(self, message_id: str, content: str) -> None:
         """Save the text a message streamed so far (only while it is still `streaming`)."""
         await self._impl.save_partial(message_id, content)
+
+    async def summary(self, conversation_id: str, user_id: str) -> tuple[str | None, str | None] | None:
+        """The user's conversation's running summary and the newest message id it covers (None: not theirs)."""
+        return await self._impl.summary(conversation_id, user_id)
+
+    async def set_summary(self, conversation_id: str, summary: str, through: str) -> None:
+        """Store the running summary and the id of the newest message it covers."""
+        await self._impl.set_summary(conversation_id, summary, through)

@@ -95,3 +95,16 @@ async def test_a_given_title_is_kept_and_the_window_is_read_oldest_first(db):
     # Another user's conversation is not found, and nothing of it is read.
     other, _ = await conversation(db, "other")
     assert await rows.load(conv, other, lambda agent: 3) == (None, [])
+
+
+async def test_the_running_summary_is_read_for_its_owner_and_written(db):
+    rows = TurnRows(db)
+    user_id, conv = await conversation(db, "summarised")
+    assert await rows.summary(conv, user_id) == (None, None)
+    await rows.set_summary(conv, "They ordered two burgers.", "msg_0001")
+    assert await rows.summary(conv, user_id) == ("They ordered two burgers.", "msg_0001")
+    other, _ = await conversation(db, "not-the-owner")
+    assert await rows.summary(conv, other) is None
+    async with db.read() as session:
+        stored = await conversations.get(session, conv, user_id)
+    assert (stored.summary, stored.summary_through) == ("They ordered two burgers.", "msg_0001")
