@@ -15,12 +15,12 @@ _lock = threading.Lock()
 _last = (0, 0)
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # two digits (10 bits) at a time
+
+
 def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+    """The lowest `length` base32 digits of `value` (an even `length`), most significant first."""
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(5 * length - 10, -1, -10)])
 
 
 def new_id(prefix: str) -> str:

@@ -99,6 +99,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.members = 0  # writers that joined and have not finished their body
+        self.orm = False  # a member uses a SQLAlchemy session (else: only plain sqlite3 bodies)
         self.opened = asyncio.Event()
         self.idle = asyncio.Event()
         self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -123,6 +124,7 @@ class SqliteSessions:
         self._executor: ThreadPoolExecutor | None = None
         self._writer: Connection | None = None
         self._transaction: RootTransaction | None = None
+        self._raw_open = False  # a plain-sqlite3 batch's transaction is open on the writer
         self._body = asyncio.Lock()  # one body at a time on the writer connection
         self._open: _Batch | None = None  # accepting writers, bodies running
         self._next: _Batch | None = None  # writers waiting for the next batch
@@ -134,13 +136,14 @@ class SqliteSessions:
 
     # --- writes
 
-    def _join(self) -> _Batch:
+    def _join(self, orm: bool) -> _Batch:
         # Writers that arrive while a batch runs form the next one: a batch is never held
         # open for late arrivals, so under steady load each commit takes what queued meanwhile.
         batch = self._next
         if batch is None:
             batch = self._next = _Batch()
         batch.join()
+        batch.orm = batch.orm or orm
         if self._driver is None or self._driver.done():
             self._driver = asyncio.get_running_loop().create_task(self._drive(), name="sqlite-group-commit")
         return batch
@@ -148,7 +151,7 @@ class SqliteSessions:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose work commits with its batch; returns once committed, raises at once on error."""
-        async with self._member() as writer:
+        async with self._member(orm=True) as writer:
             session = _session(writer, join_transaction_mode="create_savepoint")
             try:
                 async with session.begin():  # SAVEPOINT … RELEASE, or ROLLBACK TO on error
@@ -160,7 +163,7 @@ class SqliteSessions:
     async def write_raw(self) -> AsyncIterator[sqlite3.Connection]:
         """The writer's own `sqlite3` connection, for statements that skip SQLAlchemy (a chat
         turn's few): the same batch, savepoint and commit as `write()`."""
-        async with self._member() as writer:
+        async with self._member(orm=False) as writer:
             raw = writer.connection.dbapi_connection
             assert raw is not None
             raw.execute("SAVEPOINT raw_write")
@@ -173,10 +176,10 @@ class SqliteSessions:
             raw.execute("RELEASE raw_write")
 
     @asynccontextmanager
-    async def _member(self) -> AsyncIterator[Connection]:
+    async def _member(self, orm: bool) -> AsyncIterator[Connection]:
         """Join the next batch and hold the writer connection for one body; returns once the
         batch committed, raises the body's error after that."""
-        batch = self._join()
+        batch = self._join(orm)
         error: Exception | None = None
         try:
             await batch.opened.wait()
@@ -204,11 +207,18 @@ class SqliteSessions:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-helper")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    async def _open_batch(self) -> None:
-        """BEGIN IMMEDIATE: at once when the lock is free, else waiting for it in the thread."""
+    async def _open_batch(self, orm: bool) -> None:
+        """BEGIN IMMEDIATE: at once when the lock is free, else waiting for it in the thread.
+
+        A batch of plain-sqlite3 bodies only (the chat turn's statements) begins and commits on
+        the raw connection: SQLAlchemy's transaction bookkeeping is only needed by sessions.
+        """
         if self._writer is None:
             self._writer = self.write_engine.connect()
         writer = self._writer
+        if not orm:
+            await self._begin_raw(writer)
+            return
         try:
             self._transaction = writer.begin()
             return
@@ -229,16 +239,47 @@ class SqliteSessions:
 
         self._transaction = await self._in_thread(wait_for_lock)
 
+    async def _begin_raw(self, writer: Connection) -> None:
+        raw = writer.connection.dbapi_connection
+        assert raw is not None
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+
+            def wait_for_lock() -> None:
+                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                finally:
+                    raw.execute("PRAGMA busy_timeout=0")
+
+            await self._in_thread(wait_for_lock)
+        self._raw_open = True
+
     def _commit(self) -> Exception | None:
         """Commit the open batch (rolled back if the commit fails); the error, if any."""
-        assert self._transaction is not None
-        transaction, self._transaction = self._transaction, None
-        try:
-            transaction.commit()
-        except Exception as exc:  # the whole batch is lost: its writers get the error
-            with contextlib.suppress(Exception):
-                transaction.rollback()
-            return exc
+        if self._raw_open:
+            self._raw_open = False
+            assert self._writer is not None
+            raw = self._writer.connection.dbapi_connection
+            assert raw is not None
+            try:
+                raw.execute("COMMIT")
+            except Exception as exc:  # the whole batch is lost: its writers get the error
+                with contextlib.suppress(Exception):
+                    raw.execute("ROLLBACK")
+                return exc
+        else:
+            assert self._transaction is not None
+            transaction, self._transaction = self._transaction, None
+            try:
+                transaction.commit()
+            except Exception as exc:  # the whole batch is lost: its writers get the error
+                with contextlib.suppress(Exception):
+                    transaction.rollback()
+                return exc
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and (self._checkpoint is None or self._checkpoint.done()):
             self._checkpoint = asyncio.ensure_future(self._in_thread(self._run_checkpoint))
@@ -261,7 +302,7 @@ class SqliteSessions:
                 batch, self._next = self._next, None
                 if batch is None:
                     return
-                await self._open_batch()
+                await self._open_batch(batch.orm)
                 self._open = batch
                 batch.opened.set()
                 while batch.members:
@@ -273,6 +314,10 @@ class SqliteSessions:
                 else:
                     batch.committed.set_exception(error)
         except BaseException as exc:
+            if self._raw_open and self._writer is not None:  # never leave the writer inside a transaction
+                self._raw_open = False
+                with contextlib.suppress(Exception):
+                    self._writer.connection.dbapi_connection.execute("ROLLBACK")  # type: ignore[union-attr]
             for pending in (batch, self._open, self._next):
                 if pending is not None and not pending.committed.done():
                     pending.committed.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the database is closing"))

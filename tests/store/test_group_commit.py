@@ -96,3 +96,48 @@ async def test_a_lock_held_elsewhere_is_waited_for_off_the_loop(db):
         other.execute("COMMIT")
         other.close()
     assert (await asyncio.wait_for(write, 10)).startswith("user_")
+
+
+async def test_plain_sqlite3_writes_share_commits_roll_back_alone_and_wait_for_a_lock(db):
+    """Issue 16: a chat turn's statements (`write_raw`) ride the same batches: with ORM writers
+    or without them (a batch of raw bodies begins and commits on the raw connection)."""
+    user_id = await new_user(db, "raw")
+    commits: list[int] = []
+
+    async def raw_write(i: int) -> None:
+        async with db.sqlite.write_raw() as raw:
+            raw.execute("UPDATE users SET email = ? WHERE id = ?", (f"r{i}@example.com", user_id))
+            if i % 5 == 0:
+                raise ValueError(f"raw job {i} fails")
+
+    async def orm_write(i: int) -> None:
+        async with db.write() as session:
+            await conversations.create(session, user_id=user_id, agent="assistant", title=f"o{i}", metadata=None)
+
+    event.listen(db.sqlite.write_engine, "commit", lambda conn: commits.append(1))
+    writes = [raw_write(i) for i in range(1, 30)] + [orm_write(i) for i in range(10)]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert [i + 1 for i, r in enumerate(results[:29]) if isinstance(r, ValueError)] == [5, 10, 15, 20, 25]
+    assert not any(isinstance(r, Exception) for r in results[29:])
+    async with db.read() as session:
+        assert (await session.execute(text("SELECT count(*) FROM conversations"))).scalar_one() == 10
+        email = (await session.execute(text("SELECT email FROM users WHERE id = :id"), {"id": user_id})).scalar_one()
+    assert email == "r29@example.com"  # the last body that did not fail
+    assert 1 <= len(commits) <= 5  # the batches with an ORM writer; raw-only ones commit on their own
+
+    # A raw-only batch waits for a lock held by another process off the loop, then commits.
+    other = sqlite3.connect(db.sqlite.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        write = asyncio.create_task(raw_write(1))
+        await asyncio.sleep(0.2)
+        assert not write.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await asyncio.wait_for(write, 10)
+    outside = sqlite3.connect(db.sqlite.path)
+    try:
+        assert outside.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()[0] == "r1@example.com"
+    finally:
+        outside.close()
