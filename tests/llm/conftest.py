@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chatkiosk.llm.anthropic import AnthropicProvider
-from chatkiosk.llm.config import ProviderConfig
+from chatkiosk.llm.config import ProviderConfig, default_model_path
+from chatkiosk.llm.local import llama_cpp_available
 from chatkiosk.llm.openai_compat import OpenAICompatProvider
 from tests.fake_upstream import FakeUpstream
 
@@ -79,3 +80,17 @@ async def assert_no_stray_tasks() -> None:
 
 
 USER = [{"role": "user", "content": "hi"}]
+
+
+needs_llama = pytest.mark.skipif(not llama_cpp_available() or default_model_path() is None,
+                                 reason="llama-cpp-python or a local model is not installed (make test installs both)")
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Iterator[Any]:
+    """The model's vocabulary alone (no weights): enough for llama.cpp to parse a grammar or tokenise."""
+    import llama_cpp
+
+    llama = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
+    yield llama
+    llama.close()

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from pydantic import BaseModel
 
 from chatkiosk.agents.command_format import command_schema
 from chatkiosk.llm.base import GenerationOptions, ToolSpec
-from chatkiosk.llm.config import ProviderConfig, default_model_path
+from chatkiosk.llm.config import ProviderConfig
 from chatkiosk.llm.grammars import ANY_VALUE, answer_grammar, decodable, fallback_grammar, grammar_for, response_schema
-from chatkiosk.llm.local import LocalProvider, _llama_kwargs, grammar_parses, llama_cpp_available
+from chatkiosk.llm.local import LocalProvider, _llama_kwargs, grammar_parses
+
+from .conftest import needs_llama
 
 
 class Address(BaseModel):
@@ -105,20 +105,6 @@ def test_each_call_gets_the_shape_it_asked_for():
     assert "grammar" not in _llama_kwargs(_options(), 64)
     assert _llama_kwargs(_options(command_schema=commands, tool_choice="required"), 64)["grammar"][1] is False
     assert _llama_kwargs(_options(response_format={"type": "json_object"}), 64)["grammar"][1] is False
-
-
-needs_llama = pytest.mark.skipif(not llama_cpp_available() or default_model_path() is None,
-                                 reason="llama-cpp-python or a local model is not installed (make test installs both)")
-
-
-@pytest.fixture(scope="module")
-def vocab() -> Iterator[Any]:
-    """The model's vocabulary alone (no weights): enough for llama.cpp to parse a grammar."""
-    import llama_cpp
-
-    llama = llama_cpp.Llama(model_path=default_model_path(), vocab_only=True, verbose=False)
-    yield llama
-    llama.close()
 
 
 @needs_llama
