@@ -5,8 +5,7 @@ A turn runs these on every message (and, in a conversation longer than its windo
 summary's read and write), so they are written once and run bare: on SQLite as plain
 `sqlite3` statements (prepared once and cached by the driver) inside the group-commit writer's
 batch or a reader's transaction; on PostgreSQL as plain asyncpg statements (prepared and
-cached per connection) on a pool of their own (`Database.pg_pool`); on any other database as
-Core statements built once, on the session's connection. The ORM path did the same work at
+cached per connection) on a pool of their own (`Database.pg_pool`). The ORM path did the same work at
 3-5x the CPU (its unit of work, identity map and
 statement building per call; see benchmarks/README.md). What they store is exactly what the
 ORM stored (JSON `null` for a `None` JSON field, SQLAlchemy's SQLite timestamp text), so every
@@ -24,10 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, insert, select, update
 
 from chatkiosk.store.attachments import TicketAttachment
-from chatkiosk.store.tables import Conversation, Message, utcnow
+from chatkiosk.store.tables import Message, utcnow
 from chatkiosk.store.titles import title_from
 
 if TYPE_CHECKING:
@@ -244,101 +242,17 @@ class _PgRows:
         await pool.execute(_PG_SET_SUMMARY, summary, through, conversation_id)
 
 
-# --- any other database: Core statements built once ----------------------------------------
-
-_c, _m = Conversation.__table__.c, Message.__table__.c
-_CONV = select(_c.id, _c.user_id, _c.agent, _c.summary, _c.summary_through, _c.state).where(
-    _c.id == bindparam("cid"), _c.user_id == bindparam("uid")
-)
-_RECENT = (
-    select(_m.id, _m.role, _m.content, _m.status, _m.tool_call_id, _m.attachments)
-    .where(_m.conversation_id == bindparam("cid")).order_by(_m.id.desc()).limit(bindparam("n"))
-)
-_INSERT = insert(Message.__table__)
-_INSERT_PHOTOS = insert(TicketAttachment.__table__)
-_TOUCH = update(Conversation.__table__).where(_c.id == bindparam("cid")).values(updated_at=bindparam("now"))
-_TOUCH_TITLE = (
-    update(Conversation.__table__).where(_c.id == bindparam("cid"))
-    .values(updated_at=bindparam("now"), title=case((_c.title == "", bindparam("title")), else_=_c.title))
-)
-_FINISH = update(Message.__table__).where(_m.id == bindparam("mid")).values(
-    status=bindparam("status"), content=bindparam("content"), usage=bindparam("usage"), tool_calls=bindparam("tool_calls"),
-    error=bindparam("error"), guardrail=bindparam("guardrail"), updated_at=bindparam("now"),
-)
-_PARTIAL = update(Message.__table__).where(_m.id == bindparam("mid"), _m.status == "streaming").values(
-    content=bindparam("content"), updated_at=bindparam("now")
-)
-_SUMMARY = select(_c.summary, _c.summary_through).where(_c.id == bindparam("cid"), _c.user_id == bindparam("uid"))
-_SET_SUMMARY = update(Conversation.__table__).where(_c.id == bindparam("cid")).values(
-    summary=bindparam("summary"), summary_through=bindparam("through")
-)
-_COLUMNS = ("id", "conversation_id", "user_id", "role", "content", "status", "usage", "tool_calls", "tool_call_id", "error",
-            "guardrail", "attachments", "created_at", "updated_at")
-
-
-class _CoreRows:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
-        async with self.db.read() as session:
-            conn = await session.connection()
-            row = (await conn.execute(_CONV, {"cid": conversation_id, "uid": user_id})).first()
-            if row is None:
-                return None, []
-            conv = TurnConversation(row[0], row[1], row[2], row[3], row[4], row[5] or {})
-            rows = (await conn.execute(_RECENT, {"cid": conversation_id, "n": window(conv.agent)})).all()
-        return conv, [_history_row(r, r[5]) for r in reversed(rows)]
-
-    async def open(self, said: tuple[Message, ...], photos: Sequence[TicketAttachment]) -> None:
-        title = _title(said[0])
-        params = [{k: getattr(m, k) for k in _COLUMNS} for m in said]
-        async with self.db.write() as session:
-            conn = await session.connection()
-            await conn.execute(_INSERT, params)
-            if photos:
-                await conn.execute(_INSERT_PHOTOS, [{k: getattr(p, k) for k in _PHOTO_COLUMNS} for p in photos])
-            if title is None:
-                await conn.execute(_TOUCH, {"cid": said[0].conversation_id, "now": utcnow()})
-            else:
-                await conn.execute(_TOUCH_TITLE, {"cid": said[0].conversation_id, "now": utcnow(), "title": title})
-
-    async def finish(self, m: Message, content: str) -> None:
-        async with self.db.write() as session:
-            conn = await session.connection()
-            await conn.execute(_FINISH, {
-                "mid": m.id, "status": m.status, "content": content, "usage": m.usage, "tool_calls": m.tool_calls,
-                "error": m.error, "guardrail": m.guardrail, "now": utcnow(),
-            })
-
-    async def save_partial(self, message_id: str, content: str) -> None:
-        async with self.db.write() as session:
-            conn = await session.connection()
-            await conn.execute(_PARTIAL, {"mid": message_id, "content": content, "now": utcnow()})
-
-    async def summary(self, conversation_id: str, user_id: str) -> tuple[str | None, str | None] | None:
-        async with self.db.read() as session:
-            conn = await session.connection()
-            row = (await conn.execute(_SUMMARY, {"cid": conversation_id, "uid": user_id})).first()
-        return (row[0], row[1]) if row is not None else None
-
-    async def set_summary(self, conversation_id: str, summary: str, through: str) -> None:
-        async with self.db.write() as session:
-            conn = await session.connection()
-            await conn.execute(_SET_SUMMARY, {"cid": conversation_id, "summary": summary, "through": through})
-
-
 class TurnRows:
     """The turn's statements on one database (see the module docstring)."""
 
     def __init__(self, db: Database) -> None:
-        self._impl: _SqliteRows | _PgRows | _CoreRows
+        self._impl: _SqliteRows | _PgRows
         if db.sqlite is not None:
             self._impl = _SqliteRows(db)
         elif db.dialect == "postgresql":
             self._impl = _PgRows(db)
-        else:
-            self._impl = _CoreRows(db)
+        else:  # the settings only ever name SQLite or PostgreSQL
+            raise ValueError(f"chat turns run on SQLite or PostgreSQL, not {db.dialect}")
 
     async def load(self, conversation_id: str, user_id: str, window: Callable[[str], int]) -> tuple[TurnConversation | None, list[HistoryRow]]:
         """The user's conversation (None: not theirs, or none) and its last `window(agent)` messages, oldest first."""
