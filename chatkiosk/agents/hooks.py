@@ -66,7 +66,7 @@ def fit_context(agent: Agent, provider: Provider, max_tokens: int | None, client
     commands = [*agent.tools, *(client_tools or [])]
     if commands and not getattr(provider, "supports_tools", False):
         compact = getattr(provider, "context_window", None) is not None
-        extra += provider.count_tokens(command_prompt(commands, compact=True))
+        extra += provider.count_tokens(command_prompt(commands, compact=compact))
     return fit_policy(agent.context, provider, max_tokens, extra_prompt_tokens=extra)
 
 
