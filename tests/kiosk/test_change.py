@@ -35,6 +35,9 @@ def _apply(menu, order: Order, *changes: dict) -> tuple[dict, list]:
      {"cola(ice=less)": 2, "cider(ice=less)": 1}),
     ([("fries", 1, {}), ("cola", 1, {})], {"do": "replace", "target": "last", "item": "cheese_sticks"},
      {"fries": 1, "cheese_sticks": 1}),
+    # Sent the wrong way round (the coffee the customer wants named as the target): the order has
+    # only the cola, so the only replacement that can be meant is the cola by the coffee.
+    ([("cola", 2, {})], {"do": "replace", "target": "americano", "item": "cola"}, {"americano": 2}),
     ([("fries", 3, {})], {"do": "remove", "target": "fries", "quantity": 1}, {"fries": 2}),
     ([("shrimp_burger", 1, {}), ("cola", 1, {}), ("cider", 1, {})], {"do": "remove", "target": "drinks"},
      {"shrimp_burger": 1}),

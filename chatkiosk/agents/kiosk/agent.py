@@ -33,6 +33,7 @@ from .honest import KioskTurnHooks, turn_language
 from .menu import Menu
 from .parser import Parser
 from .reading import parser_blind
+from .second_look import doubtful
 from .reply import compose_reply
 from .service import AGENT, KioskService
 
@@ -264,6 +265,8 @@ def build_kiosk(
         order, lang = await service.current(ctx.conversation_id, ctx.user_id)
         parsed = parser.parse(text, order, lang_hint=lang)
         if not parsed.understood or parser_blind(text):  # "double that", "반만": for the model
+            return None
+        if doubtful(text, parsed, order, menu, parser.lexicon):  # "sprites not colas": for the model
             return None
         started = time.perf_counter()
         counter = await service.run(ctx.conversation_id, ctx.user_id, parsed.as_calls(), parsed.lang)

@@ -116,6 +116,11 @@ def commands_for_change(order: Order, menu: Menu, change: Change) -> list[tuple[
                               "options": _own(menu, item_id, change.options)})
                 for item_id in pick(menu, change.item or change.target or "")]
     lines = selected(order, menu, change.target)
+    if change.do == "replace" and not lines and _inverted(order, menu, change):
+        # "turn that coke into a coffee" sent as replace coffee with coke: the order has only
+        # the coke, so the only change that can be meant is the other way round
+        change = change.model_copy(update={"target": change.item, "item": change.target})
+        lines = selected(order, menu, change.target)
     if change.do == "keep_only":
         keep = lines or []
         return [("remove_item", _ref(line)) for line in order.lines if line not in keep]
@@ -136,6 +141,12 @@ def commands_for_change(order: Order, menu: Menu, change: Change) -> list[tuple[
     if change.do == "set_option":
         return _set_option(menu, lines, change)
     return _replace(menu, lines, change)
+
+
+def _inverted(order: Order, menu: Menu, change: Change) -> bool:
+    """A replace whose target (a menu item) is not in the order while its item is."""
+    return (change.target is not None and menu.has(change.target) and change.item is not None
+            and menu.has(change.item) and bool(order.find(change.item)))
 
 
 def _set_option(menu: Menu, lines: list[OrderLine], change: Change) -> list[tuple[str, dict[str, Any]]]:

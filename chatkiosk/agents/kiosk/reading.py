@@ -36,6 +36,7 @@ _CUES: dict[str, str] = {
     "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
     "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
     "swap": r"\b(?:replace|swap|switch|instead|exchange)\b",
+    "become": r"\b(?:should be|into)\b",
     "drop": r"\b(?:scrap|ditch|nix|lose)\b",
     "fewer": r"\b(?:fewer|less|off)\b|줄여|덜",
 }
@@ -58,8 +59,9 @@ def cues(text: str) -> set[str]:
 
 
 # Cues that change what a request means in a way the parser does not read: it would place
-# "double that" as a double cheeseburger, "치즈스틱 반만" as one more, "一共要三个" as three more.
-_PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop"}
+# "double that" as a double cheeseburger, "치즈스틱 반만" as one more, "一共要三个" as three more,
+# "各来两个" as two of the last item only, "the coke should be a sprite" as one of each.
+_PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop", "each", "become"}
 _TAKE_OFF = re.compile(r"\bfewer\b|\btake (?:\S+ ){0,5}off\b")
 
 

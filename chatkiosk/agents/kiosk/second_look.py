@@ -1,0 +1,56 @@
+"""A second look at what the rule parser understood, before the kiosk acts on it.
+
+The parser is exact on plain orders, but a few shapes of request it reads with confidence and
+gets wrong: "sprites not colas" (an addition and a removal, not a swap of the same number),
+"치즈버거 두 개 중 하나는 불고기로" (both burgers swapped, not one of them), "薯条换成大份的，再加一个
+芝士条" (the fries' change dropped), "美式不要冰的，要热的" (an ice option the americano does not
+have). `doubtful()` tells those apart from the parser's usual output by what the reading would
+do to the order — it is tried on a copy, never on the real one — and by the words it did not
+account for; then the model takes the turn, with the kiosk's reading as a hint, and whatever
+it sends is validated and run like any other command.
+"""
+
+from __future__ import annotations
+
+from . import _lexicon as lx
+from ._scan import Lexicon, Token, normalise
+from .commands import execute_all
+from .menu import Menu
+from .order import Order
+from .parser import ParseResult
+
+
+def doubtful(text: str, parsed: ParseResult, order: Order, menu: Menu, lexicon: Lexicon) -> str | None:
+    """Why the parser's reading of `text` should not be run as it is (None: run it)."""
+    tokens = lexicon.scan(normalise(text))
+    if _item_not_item(tokens):
+        return "contrast"  # "sprites not colas": the second is replaced by the first
+    commands = parsed.commands
+    heard = {t.value[0] for t in tokens if t.kind == lx.ITEM}
+    if heard - {c.args.get("item_id") for c in commands}:
+        return "unplaced_item"  # an item was named and nothing was done with it
+    if any(t.kind == lx.PART for t in tokens):
+        names = {c.name for c in commands}
+        if {"remove_item", "add_item"} <= names:
+            return "part_swap"  # "one of the two ... into ...": the parser swaps them all
+        if any(c.name == "add_item" and order.find(c.args["item_id"]) for c in commands):
+            return "part_add"  # "one of the two coffees iced" is not two more coffees
+    trial = order.model_copy(deep=True)
+    for result in execute_all(trial, menu, parsed.as_calls(), parsed.lang):
+        if result.reason == "option_not_available" and _some_option_fits(result.args, menu):
+            return "misread_option"  # an option the item has beside one it has not: a word misread
+    return None
+
+
+def _item_not_item(tokens: list[Token]) -> bool:
+    return any(
+        a.kind == lx.ITEM and b.kind == lx.REMOVE and b.text == "not" and c.kind == lx.ITEM
+        for a, b, c in zip(tokens, tokens[1:], tokens[2:])
+    )
+
+
+def _some_option_fits(args: dict, menu: Menu) -> bool:
+    item_id = args.get("item_id")
+    if not isinstance(item_id, str) or not menu.has(item_id):
+        return False
+    return any(key in menu.item(item_id).options for key in (args.get("options") or {}))
