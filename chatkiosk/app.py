@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +18,7 @@ from chatkiosk.llm.base import Provider
 from chatkiosk.chat.live import LiveLog
 from chatkiosk.runtime import Runtime
 from chatkiosk.store.expiry import ExpirySweeper
-from chatkiosk.warmup import warm_up
+from chatkiosk.warmup import warm_local_prompts, warm_up
 
 
 def create_app(settings: Settings | None = None, *, providers: dict[str, Provider] | None = None) -> FastAPI:
@@ -42,9 +43,13 @@ def create_app(settings: Settings | None = None, *, providers: dict[str, Provide
             sweeper = ExpirySweeper(runtime.db, settings.conversation_expiry_hours, settings.conversation_expiry_sweep_seconds)
             sweeper.start()
         await warm_up(app, runtime)
+        warm = settings.warm_local_prompts if settings.warm_local_prompts is not None else settings.environment != "test"
+        prompts = asyncio.create_task(warm_local_prompts(runtime)) if warm else None
         try:
             yield
         finally:
+            if prompts is not None:
+                prompts.cancel()
             if sweeper is not None:
                 await sweeper.stop()
             if live is not None:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     model: str | None = None
     # The embedded model: true (the best one installed), false, a known name or a GGUF path.
     local_model: bool | str = True
+    # Evaluate each agent's fixed prompt on the embedded model at start, in the background, so
+    # the first turn evaluates only its own tokens (default: on, except with environment=test).
+    warm_local_prompts: bool | None = None
     # Seconds the whole wait before the first token may take, every retry and fallback included
     # (default: the default provider's first_token_timeout).
     first_token_wait: float | None = Field(None, gt=0)

@@ -6,6 +6,12 @@ builds its pools on the first call. `warm_up` does all of that once, before the 
 traffic: two requests through the app in-process (a health check and an unauthenticated chat
 turn, answered 401), the hot path's reads on ids that do not exist, and the providers'
 stream sessions. It writes nothing and sends nothing upstream.
+
+`warm_local_prompts` does the same for the embedded model, in the background: each agent's
+fixed prompt (its instructions and the command prompt, ~1,500 tokens for the kiosk) is evaluated
+once into llama.cpp's prefix cache, so the first customer's turn evaluates only its own tokens
+(5 s instead of 12-34 s on 2 cores). A turn that arrives meanwhile waits its turn on the model
+as it would behind any generation.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ import time
 
 from starlette.types import ASGIApp, Message
 
+from chatkiosk.agents.base import Agent
+from chatkiosk.agents.command_format import to_command_messages
+from chatkiosk.llm.base import Provider
+from chatkiosk.llm.local import LocalProvider
 from chatkiosk.llm.registry import warm_providers
+from chatkiosk.llm.routing import FallbackProvider
 from chatkiosk.runtime import Runtime
 
 log = logging.getLogger("chatkiosk")
@@ -62,3 +73,38 @@ async def warm_up(app: ASGIApp, runtime: Runtime) -> None:
         log.warning("the warm-up at start failed; the first requests pay for it", exc_info=True)
         return
     log.info("warmed up", extra={"ms": round((time.perf_counter() - started) * 1000, 1)})
+
+
+def _local(provider: Provider | None) -> LocalProvider | None:
+    """The embedded model a route tries first, if it does."""
+    if isinstance(provider, FallbackProvider):
+        provider = provider.providers[0]
+    return provider if isinstance(provider, LocalProvider) else None
+
+
+def fixed_prompt(agent: Agent, native_tools: bool) -> list[dict[str, str]]:
+    """What every turn of `agent` begins with (as the agent loop sends it), and a one-word request."""
+    messages = [{"role": "system", "content": agent.system_prompt}, {"role": "user", "content": "hi"}]
+    if native_tools or not len(agent.tools):
+        return messages
+    return to_command_messages(messages, agent.tools, compact=True)  # a small local model's command prompt
+
+
+async def warm_prompt(agent: Agent, local: LocalProvider) -> None:
+    """Evaluate `agent`'s fixed prompt on the embedded model (one token generated, kept in its cache)."""
+    await local.warm(fixed_prompt(agent, local.supports_tools))
+
+
+async def warm_local_prompts(runtime: Runtime) -> None:
+    """Warm the fixed prompt of every agent that runs on the embedded model, the kiosk first."""
+    for agent in sorted(runtime.agents, key=lambda a: a.name != "kiosk"):
+        local = _local(runtime.providers.get(agent.provider) if agent.provider else runtime.chat.deps.default_route)
+        if local is None or not agent.system_prompt:
+            continue
+        started = time.perf_counter()
+        try:
+            await warm_prompt(agent, local)
+        except Exception:
+            log.warning("the embedded model could not evaluate the %s prompt at start", agent.name, exc_info=True)
+            return
+        log.info("embedded model warmed", extra={"agent": agent.name, "ms": round((time.perf_counter() - started) * 1000)})

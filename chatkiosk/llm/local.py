@@ -243,6 +243,30 @@ class LocalProvider:
         result.text = "".join(text)
         return result
 
+    async def warm(self, messages: list[Message]) -> None:
+        """Evaluate `messages` now (one token generated) so a later prompt that begins the same
+        way starts from the saved state: no first-token deadline, since nobody is waiting on it.
+        A generation asked for meanwhile waits its turn, as behind any other."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[object] = loop.create_future()
+        stop = threading.Event()
+
+        def emit(item: object) -> None:
+            if isinstance(item, BaseException) or item is _END:
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(item))
+
+        self._in_flight.add(stop)
+        try:
+            self._executor.submit(self._generate, _plain(messages), _llama_kwargs(GenerationOptions(max_tokens=1, temperature=0), 1), emit, stop)
+            outcome = await done
+        except RuntimeError as exc:  # executor shut down
+            raise UpstreamError(f"LLM provider {self.name!r} is closed") from exc
+        finally:
+            stop.set()
+            self._in_flight.discard(stop)
+        if isinstance(outcome, BaseException):
+            raise outcome
+
     def count_tokens(self, text: str) -> int:
         """The model's own tokenizer once it is loaded, the shared estimate before."""
         llama = self._llama
