@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +29,12 @@ TOOLS = kiosk_tools(MENU)
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalProvider]:
     # The embedded default as installed: Qwen2.5-Coder-0.5B after `make model`, else SmolLM2.
-    provider = LocalProvider(ProviderConfig(name="local", kind="local", model="default", n_ctx=2048))
+    # Correctness, not speed: a shared machine may take longer than a server's first-token
+    # deadline to evaluate the kiosk prompt, and a generation cut off there still runs on.
+    provider = LocalProvider(ProviderConfig(name="local", kind="local", model="default", n_ctx=2048,
+                                            first_token_timeout=300, total_timeout=600))
     yield provider
-    provider._unload()
-    provider._executor.shutdown(wait=True)
+    asyncio.run(provider.aclose())  # frees the model in its own thread, after any generation
 
 
 async def _answer(provider: LocalProvider, text: str, options: GenerationOptions) -> str:
