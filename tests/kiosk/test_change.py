@@ -123,3 +123,19 @@ def test_the_decoding_schema_compiles_to_a_llama_cpp_grammar(menu):
 
     gbnf = command_grammar(decoding_schema(menu))
     assert "root ::=" in gbnf and "cheapest_#1" in gbnf.replace('\\"', '"')
+
+
+def test_a_change_is_completed_from_the_kiosks_reading_of_the_same_change_and_only_then():
+    from chatkiosk.agents.kiosk.change import completed
+
+    one_iced = [{"do": "set_option", "target": "#1", "options": {"temperature": "iced"}, "quantity": 1}]
+    model = Change.model_validate({"do": "set_option", "target": "#1", "options": {"temperature": "iced"}})
+    assert completed(model, one_iced).quantity == 1  # "one of the two coffees": the model left it out
+    said = model.model_copy(update={"quantity": 2})
+    assert completed(said, one_iced).quantity == 2  # what the model gave is kept
+    other = Change.model_validate({"do": "remove", "target": "#1"})
+    assert completed(other, one_iced) == other  # another change: the reading says nothing of it
+    large = [{"do": "replace", "target": "#1", "item": "#2", "options": {"size": "large"}}]
+    swap = Change.model_validate({"do": "replace", "target": "#1", "item": "#2"})
+    assert completed(swap, large).options == {"size": "large"}
+    assert completed(swap.model_copy(update={"item": "#3"}), large).options == {}  # another item

@@ -66,6 +66,7 @@ def test_the_shape_keeps_the_kind_of_each_word_not_the_item_so_languages_meet(hi
     ("everything but the fries can go", [("fries", 1), ("cola", 1), ("cheeseburger", 1)], {"fries": 1}),
     ("콜라는 다섯 잔으로 맞춰 주세요", [("cola", 2)], {"cola": 5}),
     ("scrap the most recent item", [("cheeseburger", 1), ("cider", 1)], {"cheeseburger": 1}),
+    ("make the sprite a cola, a large one", [("cider", 1)], {"cola(size=large)": 1}),
 ])
 def test_a_reading_run_as_changes_makes_the_order_asked_for(menu, hints, reader, text, lines, cart):
     order = _order(menu, *lines)

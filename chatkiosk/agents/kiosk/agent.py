@@ -26,7 +26,7 @@ from chatkiosk.errors import ToolError
 
 from .change import DESCRIPTION as CHANGE_DESCRIPTION
 from .change import NAME as CHANGE_ORDER
-from .change import Change, ChangeOrder, categories, commands_for
+from .change import Change, ChangeOrder, categories, commands_for, completed
 from .change import decoding_schema as change_decoding_schema
 from .commands import COMMANDS, CommandResult
 from .honest import KioskTurnHooks, turn_language
@@ -221,6 +221,9 @@ async def _run_changes(ctx: ToolContext, changes: list[Change]) -> dict[str, Any
     order, _ = await service.current(ctx.conversation_id, ctx.user_id)
     before = turn_state(ctx)
     heard = before.get("heard") if isinstance(before, dict) else None
+    reading = before.get("reading") if isinstance(before, dict) else None
+    if reading:
+        changes = [completed(c, reading) for c in changes]
     if heard is not None:  # "#2": the second item or category word the kiosk recognised
         changes = [c.model_copy(update={"target": heard.resolve(c.target), "item": heard.resolve(c.item)})
                    for c in changes]

@@ -179,6 +179,24 @@ def _replace(menu: Menu, lines: list[OrderLine], change: Change) -> list[tuple[s
     return out
 
 
+def completed(change: Change, reading: list[dict[str, Any]]) -> Change:
+    """`change` with the quantity or options the kiosk's reading has and the model left out, when
+    the reading makes the same change to the same target ("make one of the two coffees iced":
+    `set_option` on the coffees, and the reading heard "one"). A field the model gave is kept."""
+    for read in reading:
+        same = read.get("do") == change.do and read.get("target") == change.target
+        if not same or read.get("item") not in (None, change.item):
+            continue
+        update: dict[str, Any] = {}
+        if change.quantity is None and isinstance(read.get("quantity"), int):
+            update["quantity"] = read["quantity"]
+        extra = {k: v for k, v in (read.get("options") or {}).items() if k not in change.options}
+        if extra:
+            update["options"] = {**change.options, **extra}
+        return change.model_copy(update=update) if update else change
+    return change
+
+
 def commands_for(order: Order, menu: Menu, changes: list[Change]) -> list[tuple[str, dict[str, Any]]]:
     """The commands for every change in turn, each worked out on the order the ones before left."""
     work = order.model_copy(deep=True)

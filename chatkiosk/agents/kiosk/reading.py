@@ -135,7 +135,10 @@ class _Reading:
 
     def _options(self, target: str) -> dict[str, str]:
         """The options said (not the ones said to be unwanted), fitted to the target's lines."""
-        keys = {k for line in self._lines(target) for k in self.menu.item(line.item_id).options}
+        return self._said_options({k for line in self._lines(target) for k in self.menu.item(line.item_id).options})
+
+    def _said_options(self, keys: set[str]) -> dict[str, str]:
+        """The options said (not the ones said to be unwanted) among `keys`."""
         out: dict[str, str] = {}
         for i, t in enumerate(self.tokens):
             if t.kind != lx.OPT:
@@ -211,6 +214,9 @@ class _Reading:
         if target == "all":
             return None
         change: dict[str, Any] = {"do": "replace", "target": target, "item": self._ref(new)}
+        options = self._said_options(set(self.menu.item(new).options))  # "the coke should be a sprite, a large one"
+        if options:
+            change["options"] = options
         lines = self._lines(target)
         have = sum(line.quantity for line in lines)
         if lx.PART in self.kinds and self.quantities and min(self.quantities) < have:
