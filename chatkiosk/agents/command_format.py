@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from chatkiosk.agents.tools import Tool
+from chatkiosk.agents.tools import Tool, ToolContext
 from chatkiosk.llm.base import Message, ToolSpec
 from chatkiosk.llm.grammars import decodable
 
@@ -91,15 +91,23 @@ def _compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def command_schema(tools: Commands) -> dict[str, Any]:
+def _decoding(tool: Tool | ToolSpec, ctx: ToolContext | None) -> dict[str, Any]:
+    """The arguments' schema to decode a tool's call with: this turn's, the tool's tighter one, or its own."""
+    per_turn = getattr(tool, "decoding_for", None)
+    schema = per_turn(ctx) if per_turn is not None and ctx is not None else None
+    return schema or getattr(tool, "decoding_schema", None) or tool.parameters
+
+
+def command_schema(tools: Commands, ctx: ToolContext | None = None) -> dict[str, Any]:
     """The JSON schema of a command answer: one command object, or a non-empty list of them.
 
-    Argument schemas are made decodable (their `$ref`s inlined: a client's schema has its own)."""
+    Argument schemas are made decodable (their `$ref`s inlined: a client's schema has its own);
+    with `ctx`, a tool may narrow its schema to the turn (`Tool.decoding_for`)."""
     one = {
         "anyOf": [
             {
                 "type": "object",
-                "properties": {"tool": {"const": t.name}, "arguments": decodable(_compact_schema(getattr(t, "decoding_schema", None) or t.parameters))},
+                "properties": {"tool": {"const": t.name}, "arguments": decodable(_compact_schema(_decoding(t, ctx)))},
                 "required": ["tool", "arguments"],
                 "additionalProperties": False,
             }

@@ -278,7 +278,7 @@ class AgentRun:
             self._deadline = self._now() + self.time_budget
         command_mode = not self._native and bool(self._commands)
         if command_mode and self.options.command_schema is None:
-            self.options = replace(self.options, command_schema=command_schema(self._commands))
+            self.options = replace(self.options, command_schema=command_schema(self._commands, self.ctx))
         known = {t.name for t in self._commands}
         fed_back = False
         seen: set[str] = set()  # commands already run this turn (JSON command format)
@@ -377,7 +377,7 @@ class AgentRun:
         tools = [t for t in self._commands if names is None or t.name in names]
         if not tools:
             return self.options
-        return replace(self.options, command_schema=command_schema(tools), tool_choice="required", text_only=False)
+        return replace(self.options, command_schema=command_schema(tools, self.ctx), tool_choice="required", text_only=False)
 
     async def _model_step(
         self, to_send: list[Message], step: _Step, command_mode: bool, options: GenerationOptions

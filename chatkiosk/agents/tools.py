@@ -129,6 +129,9 @@ class Tool:
     # A tighter schema of the arguments for constrained decoding (the JSON command format),
     # e.g. which options go with which item; validation still uses `arguments_model`.
     decoding_schema: dict[str, Any] | None = None
+    # The decoding schema for one turn, from its context (the kiosk: only the words it heard);
+    # None from it falls back to `decoding_schema`.
+    decoding_for: Callable[[ToolContext], dict[str, Any] | None] | None = None
 
     def spec(self) -> ToolSpec:
         """The tool as the provider sends it to the model."""

@@ -123,6 +123,10 @@ def test_the_decoding_schema_compiles_to_a_llama_cpp_grammar(menu):
 
     gbnf = command_grammar(decoding_schema(menu))
     assert "root ::=" in gbnf and "cheapest_#1" in gbnf.replace('\\"', '"')
+    two = command_grammar(decoding_schema(menu, refs=2)).replace('\\"', '"')
+    assert "cheapest_#2" in two and "#3" not in two  # only the words this turn has
+    none = command_grammar(decoding_schema(menu, refs=0)).replace('\\"', '"')
+    assert "root ::=" in none and "#" not in none
 
 
 def test_a_change_is_completed_from_the_kiosks_reading_of_the_same_change_and_only_then():

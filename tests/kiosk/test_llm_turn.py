@@ -51,3 +51,36 @@ async def test_without_a_reading_the_model_gets_worked_examples_and_a_refused_ch
     reply = r.json()["message"]["content"]
     assert "There is no Cheeseburger in your order." in reply
     assert "Removed" not in reply
+
+
+def _refs_in(schema) -> set[str]:
+    """Every `#n` name the decoding schema allows."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for value in node.get("enum") or []:
+                if isinstance(value, str) and "#" in value:
+                    found.add(value[value.index("#"):])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(schema)
+    return found
+
+
+async def test_the_model_may_point_only_at_the_words_the_kiosk_heard_this_turn(make_api):
+    llm = ScriptedProvider(["Which one would you like?", "Which one would you like?"], supports_tools=False)
+    llm.context_window = 2048  # a small local model: the JSON command format, decoded by a schema
+    api = await make_api(providers={"s": llm})
+    user = await api.signup()
+    cid = await _kiosk_with_colas(api, user)
+    for said in (REFUSED_BY_THE_PARSER, "hmm, honestly I am not sure about all this"):
+        r = await api.client.post(f"/api/conversations/{cid}/messages", headers=user["headers"], json={"content": said})
+        assert r.status_code == 200, r.text
+    with_words, without = (call.options.command_schema for call in llm.calls)
+    assert _refs_in(with_words) == {"#1", "#2"}  # "colas" and "sprites"
+    assert _refs_in(without) == set()  # no word recognised: nothing to point at

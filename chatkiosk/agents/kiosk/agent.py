@@ -29,6 +29,7 @@ from .change import NAME as CHANGE_ORDER
 from .change import Change, ChangeOrder, categories, commands_for, completed
 from .change import decoding_schema as change_decoding_schema
 from .commands import COMMANDS, CommandResult
+from .hint import ref_names
 from .honest import KioskTurnHooks, turn_language
 from .menu import Menu
 from .parser import Parser
@@ -243,7 +244,15 @@ def _change_order_tool(menu: Menu) -> Tool:
         return await _run_changes(ctx, [Change.model_validate(c) if isinstance(c, dict) else c for c in changes])
 
     built = tool_from_model(CHANGE_ORDER, CHANGE_DESCRIPTION, ChangeOrder, run)
-    return dataclasses.replace(built, decoding_schema=change_decoding_schema(menu))
+    by_refs = {n: change_decoding_schema(menu, refs=n) for n in range(len(ref_names()) + 1)}
+
+    def this_turn(ctx: ToolContext) -> dict[str, Any] | None:
+        """Only the `#n` of the words the kiosk heard this turn."""
+        before = turn_state(ctx)
+        heard = before.get("heard") if isinstance(before, dict) else None
+        return by_refs[min(len(heard.ids()), len(ref_names()))] if heard is not None else None
+
+    return dataclasses.replace(built, decoding_schema=change_decoding_schema(menu), decoding_for=this_turn)
 
 
 def kiosk_tools(menu: Menu | None = None) -> ToolRegistry:

@@ -54,15 +54,19 @@ def categories(menu: Menu) -> list[str]:
     return list(dict.fromkeys(item.category for item in menu.items))
 
 
-def targets(menu: Menu) -> list[str]:
-    """Every target the model may name."""
-    return [item.id for item in menu.items] + [f"{c}s" for c in categories(menu)] + ["all", "last", *ref_names()]
+def targets(menu: Menu, refs: int | None = None) -> list[str]:
+    """Every target the model may name (with `refs`, only that many `#n`)."""
+    return [item.id for item in menu.items] + [f"{c}s" for c in categories(menu)] + ["all", "last", *_refs(refs)]
 
 
-def items_to_add(menu: Menu) -> list[str]:
+def items_to_add(menu: Menu, refs: int | None = None) -> list[str]:
     """Every item the model may add: ids, then the cheapest/priciest/each of a category."""
-    picks = [f"{p}_{c}" for p in PICKS for c in [*categories(menu), *ref_names()]]
-    return [item.id for item in menu.items] + picks + ref_names()
+    picks = [f"{p}_{c}" for p in PICKS for c in [*categories(menu), *_refs(refs)]]
+    return [item.id for item in menu.items] + picks + _refs(refs)
+
+
+def _refs(count: int | None) -> list[str]:
+    return ref_names() if count is None else ref_names(min(count, len(ref_names())))
 
 
 def pick(menu: Menu, name: str) -> list[str]:
@@ -208,12 +212,14 @@ def commands_for(order: Order, menu: Menu, changes: list[Change]) -> list[tuple[
     return out
 
 
-def decoding_schema(menu: Menu) -> dict[str, Any]:
+def decoding_schema(menu: Menu, refs: int | None = None) -> dict[str, Any]:
     """The arguments' shape for constrained decoding: each operation with only its own fields,
-    targets and items from the menu, option values from the menu, small quantities."""
+    targets and items from the menu, option values from the menu, small quantities; with `refs`,
+    only the `#n` the turn has (none when the kiosk recognised no word: a model cannot point
+    at a word that is not there)."""
     option_values = {k: {"type": "string", "enum": [v.value for v in o.values]} for k, o in menu.options.items()}
     options = {"type": "object", "properties": option_values, "additionalProperties": False}
-    target = {"type": "string", "enum": targets(menu)}
+    target = {"type": "string", "enum": targets(menu, refs)}
     counts = {"type": "integer", "enum": list(range(1, 11))}
 
     def op(name: str, required: list[str], **fields: Any) -> dict[str, Any]:
@@ -221,14 +227,14 @@ def decoding_schema(menu: Menu) -> dict[str, Any]:
                 "required": ["do", *required], "additionalProperties": False}
 
     change = {"anyOf": [
-        op("add", ["item"], item={"type": "string", "enum": items_to_add(menu)}, quantity=counts, options=options),
+        op("add", ["item"], item={"type": "string", "enum": items_to_add(menu, refs)}, quantity=counts, options=options),
         op("remove", ["target"], target=target, quantity=counts),
         op("set_quantity", ["target", "quantity"], target=target, quantity=counts),
         op("repeat", ["target"], target=target),
         op("halve", ["target"], target=target),
         op("set_option", ["target", "options"], target=target, options=options, quantity=counts),
         op("replace", ["target", "item"], target=target,
-           item={"type": "string", "enum": [i.id for i in menu.items] + ref_names()},
+           item={"type": "string", "enum": [i.id for i in menu.items] + _refs(refs)},
            quantity=counts, options=options),
         op("keep_only", ["target"], target=target),
     ]}
