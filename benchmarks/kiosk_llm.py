@@ -192,7 +192,7 @@ async def run(args: argparse.Namespace) -> None:
                 calls = [f"{c['name']}{json.dumps(c['arguments'], ensure_ascii=False)}" for c in (body.get("message") or {}).get("tool_calls") or []]
                 cart = ", ".join(f"{l['quantity']} {l['item_id']}{'(' + ','.join(f'{k}={v}' for k, v in l['options'].items()) + ')' if l['options'] else ''}" for l in after) or "empty"
                 print(f"{'EXACT' if ok else 'wrong'} {'honest' if true else 'DISHONEST'} {why or '-':<10} {seconds:5.1f}s {case['id']:<20} "
-                      f"{case['say']!r}\n      calls: {' '.join(calls) or '-'}\n      cart: {cart}\n      reply: {' '.join(reply.split())[:160]}")
+                      f"{case['say']!r}\n      calls: {' '.join(calls) or '-'}\n      cart: {cart}\n      reply: {' '.join(reply.split())[:160 if true else 2000]}")
     n = len(cases)
     q = sorted(times)
     p99 = q[min(len(q) - 1, int(round(0.99 * (len(q) - 1))))]

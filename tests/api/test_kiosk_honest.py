@@ -32,6 +32,8 @@ async def _order(api, user, cid: str) -> dict:
     "Added 1 double cheeseburger. Your total is ₩12,900",
     "더블치즈버거 1개 담았어요. 합계 6,900원이에요.",
     "已加入1份双层芝士汉堡。一共6,900韩元。",
+    # A small model's broken command, not words for a customer (seen from SmolLM2).
+    'You can use tools to show the order: { "tool": "change_order", "arguments": {"items": [{"type": "itemAddedByUser"}]} }',
 ])
 async def test_a_model_claiming_a_change_without_a_command_gets_a_reply_that_claims_nothing(make_api, claim):
     llm = ScriptedProvider([claim])

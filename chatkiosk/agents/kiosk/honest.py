@@ -4,8 +4,9 @@ The kiosk's reply to an LLM turn is written here, never taken from the model's t
 order: the net change of the order over the turn (read before and after), the refusals of the
 commands that ran, and the next step for the order's state, all through the same reply module
 the rule parser uses. The model's own words pass only when no command ran and they claim no
-change, total or payment (a question about the menu, a greeting); a model that says "Added …"
-without running a command gets an answer that says the order did not change.
+change, total or payment (a question about the menu, a greeting) and are no broken command (JSON,
+talk of tools); a model that says "Added …" without running a command gets an answer that says
+the order did not change.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ _CLAIMS = re.compile(
     r"|已经?(?:加|添加|加入|放入|去掉|删除|移除|改|换|更改|取消|付款|支付|下单)|加好了|给您加|为您加|一共|总共|合计|总计|您的订单",
     re.I,
 )
+# A model's text that is a broken command, not words for the customer: braces, code fences,
+# the command format's keys ("You can use tools ... { "tool": ... }").
+_COMMAND_DEBRIS = re.compile(r'[{}]|```|"(?:tool|arguments)"|\btool(?:s)?\b', re.I)
 _AMOUNT = re.compile(r"₩\s?([\d,]+)|([\d,]{3,})\s?(?:원|韩元|won\b|krw\b)", re.I)
 
 
@@ -117,7 +121,7 @@ def honest_reply(
     if ran or results:
         return compose_reply(results, after, menu, lang)
     text = model_text.strip()
-    if text and not claims_change(text, menu):
+    if text and not claims_change(text, menu) and not _COMMAND_DEBRIS.search(text):
         return text  # the model's own words: not about the order
     if text:
         return josa(f"{_UNCHANGED.get(lang, _UNCHANGED['en'])} {next_step(after, menu, lang)}")
