@@ -78,7 +78,7 @@ pgvector:
 	  else echo "pgvector is missing: vectors are searched in process (apt-get install postgresql-$$pg-pgvector)"; fi; fi
 
 test: install-test browser nginx sandbox pgvector
-	@$(BIN)/python -m pytest -q -p no:warnings
+	@$(BIN)/python -m pytest -q -p no:warnings --durations=25
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-output
