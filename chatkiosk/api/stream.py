@@ -89,15 +89,15 @@ class EventStream(Response):
         self.init_headers({**STREAM_HEADERS, **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        last = loop.time()
+        clock = asyncio.get_running_loop().time
+        last = clock()
         encode = self.encode
 
         async def sink(seq: int, event: Event) -> None:
             nonlocal last
             body = encode(seq, event)
             if body:
-                last = loop.time()
+                last = clock()
                 await send({"type": "http.response.body", "body": body, "more_body": True})
 
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -105,7 +105,7 @@ class EventStream(Response):
             await send({"type": "http.response.body", "body": self.head, "more_body": True})
         generation = self.generation
         await generation.attach(sink, self.after)
-        ended = asyncio.ensure_future(generation.wait())
+        ended = generation.wait()  # the generation's own future, shielded: no task per stream
         watcher = asyncio.ensure_future(disconnected(receive))
         try:
             while not ended.done():
@@ -114,8 +114,8 @@ class EventStream(Response):
                     if self.owner:
                         generation.cancel()
                     return
-                if not done and loop.time() - last >= self.every:
-                    last = loop.time()
+                if not done and clock() - last >= self.every:
+                    last = clock()
                     await send({"type": "http.response.body", "body": self.heartbeat, "more_body": True})
         finally:
             generation.detach(sink)

@@ -4,9 +4,9 @@ A generation belongs to one user and (when stored) one conversation. Its events 
 append-only log, numbered from 1, so anyone (another tab, a re-joining client) can join from
 `after=<seq>`. A stream attaches a sink, which the generating task itself awaits as it
 publishes each event, so a frame reaches the client's socket with no wake-up of another task
-and no per-frame `asyncio.Event` (`follow()`, for code that wants an iterator, waits on a
-future only while it is idle). The log is dropped a little while after the generation ends,
-when the stored message is the record.
+and no per-frame `asyncio.Event`. Whoever waits for a stage (started, answering, ended) waits on
+that stage's one future, shielded: no task per waiter. The log is dropped a little while after
+the generation ends, when the stored message is the record.
 
 One answer at a time per conversation: checked here for this process, and with `claims`
 (chat/claims.py, Redis) across every worker and host.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from chatkiosk.errors import ChatkioskError, Conflict
@@ -48,7 +48,6 @@ class Generation:
         self.finished = False
         self.task: asyncio.Task[None] | None = None
         self._sinks: list[Sink] = []
-        self._waiters: list[asyncio.Future[None]] = []
         loop = asyncio.get_running_loop()
         self._started: asyncio.Future[None] = loop.create_future()  # admitted and stored, or why not
         self._answering: asyncio.Future[None] = loop.create_future()  # the first event past the user message
@@ -60,19 +59,19 @@ class Generation:
     # --- the generating side
 
     async def publish(self, event: Event) -> int:
-        """Append an event, relay it to the requester (awaited here), wake idle followers.
+        """Append an event and relay it to the sinks (awaited here).
 
         Returns its sequence number (1-based). A sink that fails is dropped (its stream's
         disconnect watcher ends that stream, and cancels the turn when it was the requester's).
         """
-        self.events.append(event)
-        seq = len(self.events)
+        events = self.events
+        events.append(event)
+        seq = len(events)
         if not self._answering.done() and not isinstance(event, MessageEvent):
             self._answering.set_result(None)
-        if self._waiters:
-            self._wake()
-        if self._sinks:
-            for sink in tuple(self._sinks):
+        sinks = self._sinks
+        if sinks:
+            for sink in tuple(sinks):  # a sink may detach itself meanwhile
                 try:
                     await sink(seq, event)
                 except Exception:  # that requester left mid-write: its watcher ends its stream
@@ -96,13 +95,6 @@ class Generation:
         for future in (self._answering, self._ended):
             if not future.done():
                 future.set_result(None)
-        self._wake()
-
-    def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
     # --- what was said
 
@@ -119,17 +111,17 @@ class Generation:
 
     # --- the requester's side
 
-    async def wait_started(self) -> None:
-        """Until the turn is admitted and stored; raises the reason when it was refused."""
-        await asyncio.shield(self._started)
+    def wait_started(self) -> asyncio.Future[None]:
+        """Done when the turn is admitted and stored; raises the reason when it was refused."""
+        return asyncio.shield(self._started)
 
-    async def wait_answering(self) -> None:
-        """Until the first event that is part of the answer (or the end)."""
-        await asyncio.shield(self._answering)
+    def wait_answering(self) -> asyncio.Future[None]:
+        """Done at the first event that is part of the answer (or the end)."""
+        return asyncio.shield(self._answering)
 
-    async def wait(self) -> None:
-        """Until the generation has ended."""
-        await asyncio.shield(self._ended)
+    def wait(self) -> asyncio.Future[None]:
+        """Done when the generation has ended (cancelling what is returned leaves the generation be)."""
+        return asyncio.shield(self._ended)
 
     async def attach(self, sink: Sink, after: int = 0) -> None:
         """Send the events after `after` to `sink` now, then each new one as it is published.
@@ -154,28 +146,6 @@ class Generation:
         """Stop relaying to `sink`."""
         if sink in self._sinks:
             self._sinks.remove(sink)
-
-    async def follow(self, after: int = 0, heartbeat: float | None = None) -> AsyncIterator[list[tuple[int, Event]]]:
-        """Every event not yet seen as one list, until the generation ends (for re-joiners).
-
-        A slow reader gets what piled up in one go. With `heartbeat`, an empty list comes after
-        that many idle seconds.
-        """
-        seq = after
-        while True:
-            if seq < len(self.events):
-                batch = list(enumerate(self.events[seq:], start=seq + 1))
-                seq = len(self.events)
-                yield batch
-                continue
-            if self.finished:
-                return
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), heartbeat)
-            except TimeoutError:
-                yield []
 
     def cancel(self) -> bool:
         """Stop generating (True when it was running). Once the done event is out the turn is
