@@ -430,19 +430,22 @@ class ChatService:
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         # Guardrails: the answer is filtered on its way to the customer and the store.
         answer = turn.answer = turn.guard.answer() if turn.guard is not None else None
+        # What every streamed delta touches, looked up once.
+        ledger, parts, saver = turn.ledger, turn.parts, turn.saver
+        feed = answer.feed if answer is not None else None
         final: str | None = None
         try:
             events = run if request.background else final_events(agent, turn.ctx, run)  # a task prompt has no order to tell
             async for event in events:  # llmpath: the kiosk's honest answer
-                if isinstance(event, DeltaEvent):
-                    if turn.ledger.first_token_at is None:
-                        lifecycle.first_token(turn.ledger)
-                    visible = answer.feed(event.text) if answer is not None else event.text
+                if type(event) is DeltaEvent:
+                    if ledger.first_token_at is None:
+                        lifecycle.first_token(ledger)
+                    visible = feed(event.text) if feed is not None else event.text
                     if visible:
-                        turn.parts.append(visible)
+                        parts.append(visible)
                         await publish(DeltaEvent(visible) if visible is not event.text else event)
-                    if turn.saver is not None:
-                        turn.saver.note(answer.stored if answer is not None else turn.parts)
+                    if saver is not None:
+                        saver.note(answer.stored if answer is not None else parts)
                     if answer is not None and answer.blocked is not None:
                         break
                 elif isinstance(event, (ToolCallEvent, ToolResultEvent)):

@@ -256,11 +256,15 @@ class AnswerFilter:
     shown: list[str] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)
     blocked: Hit | None = None
+    fed: list[str] = field(default_factory=list)  # the deltas as the model wrote them
+    finished: bool = False  # `finish()` ran on all that was fed
 
     def feed(self, delta: str) -> str:
         """Take one delta; return the text that may be shown now (maybe empty)."""
         if self.blocked is not None:
             return ""
+        self.fed.append(delta)
+        self.finished = False
         self.pending += delta
         cut = _safe_cut(self.pending)
         if cut <= 0:
@@ -293,11 +297,16 @@ class AnswerFilter:
                     block = guard._hit("injection", action, "output", found.patterns, whole, score=found.score)
                     if block is not None:
                         self._block(block)
+        self.finished = True
         return tail
 
     def replace(self, text: str) -> str:
-        """The whole answer at once (a step whose result replaced the streamed text): filtered."""
-        self.shown, self.stored, self.pending = [], [], ""
+        """The whole answer at once (a step whose result replaced the streamed text): filtered.
+
+        The text that streamed in whole, already finished, is not screened a second time."""
+        if self.finished and self.blocked is None and text == "".join(self.fed):
+            return self.text
+        self.shown, self.stored, self.pending, self.fed = [], [], "", []
         self.feed(text)
         self.finish()
         return self.text

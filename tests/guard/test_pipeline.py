@@ -108,3 +108,22 @@ def test_excerpts_for_admins_hold_no_personal_data():
     assert flagging.screen_input("card 4111 1111 1111 1111") == "card 4111 1111 1111 1111"  # flagged, not masked
     (hit,) = flagging.hits
     assert hit.excerpt == "card [CARD]" and hit.kinds == ("card",)
+
+
+
+@pytest.mark.parametrize("pieces", [
+    ["번호 <PHO", "NE_1> 로 ", "연락드릴게요"],
+    ["Call ", "010 ", "9876 ", "5432", " now, ", "what the fuck"],
+])
+def test_the_streamed_answer_given_back_whole_ends_as_screening_it_whole(pieces):
+    guard, _ = _masked_turn()
+    streamed = guard.answer()
+    for p in pieces:
+        streamed.feed(p)
+    streamed.finish()
+    whole = "".join(pieces)
+    fresh = guard.answer()
+    fresh.replace(whole)  # the whole text through a filter of its own
+    assert streamed.replace(whole) == fresh.text
+    assert streamed.stored_text == fresh.stored_text
+    assert streamed.replace("something else") == "something else"  # another text is screened anew
