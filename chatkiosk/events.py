@@ -16,7 +16,7 @@ from chatkiosk.errors import ChatkioskError
 from chatkiosk.llm.base import StreamPiece
 
 if TYPE_CHECKING:
-    from chatkiosk.store.tables import Message
+    from chatkiosk.store.turn_rows import AnyMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class TurnUsage:
 class MessageEvent:
     """The stored user message that started the turn."""
 
-    message: Message
+    message: AnyMessage
     type: Literal["message"] = "message"
 
 
@@ -108,7 +108,7 @@ class DoneEvent:
     `finish` is the upstream's finish reason (`stop`, `length`, `tool_calls`).
     """
 
-    message: Message
+    message: AnyMessage
     usage: TurnUsage
     finish: str = "stop"
     type: Literal["done"] = "done"

@@ -11,12 +11,12 @@ import orjson
 
 from chatkiosk.api.schemas import MessagePublic
 from chatkiosk.events import DeltaEvent, DoneEvent, ErrorEvent, Event, MessageEvent, PieceEvent, ToolCallEvent, ToolResultEvent
-from chatkiosk.store.tables import Message
+from chatkiosk.store.turn_rows import AnyMessage
 
 HEARTBEAT = b": heartbeat\n\n"
 
 
-def message_body(message: Message) -> dict[str, Any]:
+def message_body(message: AnyMessage) -> dict[str, Any]:
     """A message as the API shows it."""
     return MessagePublic.of(message).model_dump(mode="json")
 

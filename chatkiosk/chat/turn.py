@@ -57,9 +57,7 @@ from chatkiosk.llm.base import Message as ChatMessage
 from chatkiosk.llm.base import Provider, StreamPiece, ToolCallDelta, ToolSpec, UsageReport
 from chatkiosk.store import conversations, guardrail_events, messages
 from chatkiosk.store.db import Database
-from chatkiosk.store.ids import new_id
-from chatkiosk.store.tables import Message, utcnow
-from chatkiosk.store.turn_rows import HistoryRow, TurnConversation, TurnRows
+from chatkiosk.store.turn_rows import HistoryRow, MessageDraft, TurnConversation, TurnRows, draft
 
 log = logging.getLogger("chatkiosk.chat")
 
@@ -123,7 +121,7 @@ class _Turn:
     agent: Agent | None = None  # None: passthrough
     conv: TurnConversation | None = None
     rows: list[HistoryRow] = field(default_factory=list)  # the stored history, read at start
-    assistant: Message | None = None
+    assistant: MessageDraft | None = None
     ctx: ToolContext | None = None
     parts: list[str] = field(default_factory=list)  # the answer's text as it streamed
     replaced: str | None = None  # the whole text, when a step's result replaced the streamed parts
@@ -294,22 +292,23 @@ class ChatService:
         request, conv = turn.request, turn.conv
         if conv is not None:
             if turn.exchange is not None:  # the client's tool results, instead of a new user message
-                said = [messages.build(conversation_id=conv.id, user_id=request.user_id, role="tool", content=m["content"],
-                                       tool_call_id=m["tool_call_id"]) for m in turn.results]
+                said = [draft(conversation_id=conv.id, user_id=request.user_id, role="tool", content=m["content"],
+                              tool_call_id=m["tool_call_id"]) for m in turn.results]
             else:
-                said = [messages.build(
+                said = [draft(
                     conversation_id=conv.id, user_id=request.user_id, role="user", content=request.content,
                     guardrail=turn.guard.guardrail("input") if turn.guard is not None else None,
                     attachments=[p.ref() for p in turn.photos] or None,  # a reference: the bytes are the photos' rows
                 )]
-            assistant = messages.build(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
+            assistant = draft(conversation_id=conv.id, user_id=request.user_id, role="assistant", content="", status="streaming")
             photo_rows = [p.row(user_id=request.user_id, conversation_id=conv.id, message_id=said[0].id) for p in turn.photos]
             await self.rows.open(*said, assistant, photos=photo_rows)  # one transaction: the rows, the conversation touched
             turn.saver = PartialSaver(self.rows, assistant.id)
         else:
-            said = [_unstored(request.user_id, "user", request.content, "complete")]
-            said[0].guardrail = turn.guard.guardrail("input") if turn.guard is not None else None
-            assistant = _unstored(request.user_id, "assistant", "", "streaming")
+            # An ephemeral turn's messages: shaped like stored ones, never written.
+            said = [draft(conversation_id="", user_id=request.user_id, role="user", content=request.content,
+                          guardrail=turn.guard.guardrail("input") if turn.guard is not None else None)]
+            assistant = draft(conversation_id="", user_id=request.user_id, role="assistant", content="", status="streaming")
         turn.assistant = assistant
         turn.generation.message_id = assistant.id
         if turn.agent is not None:
@@ -613,11 +612,3 @@ def _offered(agent: Agent, request: TurnRequest) -> tuple[ToolRegistry | None, l
         return None, None
     return agent.tools, request.client_tools
 
-
-def _unstored(user_id: str, role: str, content: str, status: str) -> Message:
-    """A message of an ephemeral turn: shaped like a stored one, never added to a session."""
-    now = utcnow()
-    return Message(
-        id=new_id("msg"), conversation_id="", user_id=user_id, role=role, content=content, status=status,
-        usage=None, tool_calls=None, tool_call_id=None, error=None, guardrail=None, created_at=now, updated_at=now,
-    )

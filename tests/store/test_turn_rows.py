@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from chatkiosk.store import conversations, messages, users
 from chatkiosk.store.db import Database
-from chatkiosk.store.turn_rows import TurnRows
+from chatkiosk.store.turn_rows import TurnRows, draft
 
 COLUMNS = "role, content, status, usage, tool_calls, tool_call_id, error, guardrail"
 
@@ -46,10 +46,10 @@ async def test_a_turn_stores_what_the_orm_stored(db):
     user_id, fast_conv = await conversation(db, "fast")
     _, orm_conv = await conversation(db, "orm")
     pairs = []
-    for conv in (fast_conv, orm_conv):
-        user = messages.build(conversation_id=conv, user_id=user_id, role="user", content="  Two cheeseburgers,\n please  ",
-                              guardrail={"check": "pii", "action": "mask", "source": "input"})
-        assistant = messages.build(conversation_id=conv, user_id=user_id, role="assistant", content="", status="streaming")
+    for conv, build in ((fast_conv, draft), (orm_conv, messages.build)):  # the turn writes drafts; the ORM its rows
+        user = build(conversation_id=conv, user_id=user_id, role="user", content="  Two cheeseburgers,\n please  ",
+                     guardrail={"check": "pii", "action": "mask", "source": "input"})
+        assistant = build(conversation_id=conv, user_id=user_id, role="assistant", content="", status="streaming")
         pairs.append((user, assistant))
     (fast_user, fast_answer), (orm_user, orm_answer) = pairs
 
