@@ -96,6 +96,9 @@ def _english() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
 
 _STEM = re.compile("|".join(_EN_STEMS))
 _TRIPLE = re.compile(r"(.)\1\1")
+# A code, not a word: an id, an order or tracking number ("01m8sdz85h1tkbbmtbf8729cjw" reads as
+# "...8shitk..." once undone as leetspeak). Only an exact word can hit in one.
+_CODE = re.compile(r"(?=(?:[^0-9]*[0-9]){3})(?=(?:[^a-z]*[a-z]){3})[a-z0-9]{10,}")
 
 
 def _en_word_hit(word: str, words: frozenset[str]) -> bool:
@@ -137,7 +140,8 @@ def _english_matches(text: str) -> list[ProfanityMatch]:
             if word.strip("*") and _masked_hit(word):
                 found.append(ProfanityMatch("en", start, end))
             continue
-        if word in words or (deep and _en_word_hit(word, words)):
+        code = _CODE.fullmatch(text[start:end].lower()) is not None
+        if word in words or (deep and not code and _en_word_hit(word, words)):
             if word == "dick" and _DICK_NAME.search(text[max(0, start - 20):end + 20]):
                 continue
             found.append(ProfanityMatch("en", start, end))
