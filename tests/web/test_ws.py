@@ -21,11 +21,12 @@ def is_done(frame: dict[str, Any]) -> bool:
 
 
 def open_socket(srv: Live, user: User | None = None, **kwargs: Any) -> Any:
-    """Connect and, with a user, authenticate and read `ready`."""
-    ws = connect(srv.ws_url, open_timeout=10, **kwargs)
+    """Connect and, with a user, authenticate and read `ready` (deadlines for a busy shared
+    machine: a 27-minute suite once took more than 10 s for one handshake)."""
+    ws = connect(srv.ws_url, open_timeout=30, **kwargs)
     if user is not None:
         ws.send(json.dumps({"type": "auth", "token": user.access_token}))
-        ready = json.loads(ws.recv(timeout=10))
+        ready = json.loads(ws.recv(timeout=30))
         assert ready["type"] == "ready", ready
         assert ready["user"]["username"] == user.username
     return ws
