@@ -1,13 +1,14 @@
 """The kiosk's LLM path on turns the rule parser cannot place, run on the embedded model.
 
-    .venv/bin/python benchmarks/kiosk_llm.py [--model NAME_OR_PATH] [--cases turns|heldout|fresh|FILE] [--limit N]
+    .venv/bin/python benchmarks/kiosk_llm.py [--model NAME_OR_PATH] [--cases turns|heldout|fresh|fresh2|FILE] [--limit N]
                                              [--only ID ...] [--path llm|real]
 
 Three sets of cases: `benchmarks/kiosk_llm_turns.jsonl` (the default; written before the path
 was first tuned, and iterated on since), `benchmarks/kiosk_llm_heldout.jsonl` (`--cases
 heldout`; written before the second round of work; its misses were looked at in that round)
-and `benchmarks/kiosk_llm_fresh.jsonl` (`--cases fresh`; written before the third round, never
-tuned on). No sentence of any is
+`benchmarks/kiosk_llm_fresh.jsonl` (`--cases fresh`; written before the third round; its misses
+were printed after that round's first run) and `benchmarks/kiosk_llm_fresh2.jsonl` (`--cases
+fresh2`; 45 turns written at the start of the fourth round, before any change, never tuned on). No sentence of any is
 a worked example or a prompt example of the kiosk (tests/kiosk/test_reading.py checks the
 examples file). `--limit N` runs every k-th case, N of them (spread over the
 languages), for quick iterations; report figures from full runs. Each case starts a kiosk
@@ -60,7 +61,8 @@ from chatkiosk.warmup import warm_prompt  # noqa: E402
 
 CASES = ROOT / "benchmarks" / "kiosk_llm_turns.jsonl"
 SETS = {"turns": CASES, "heldout": ROOT / "benchmarks" / "kiosk_llm_heldout.jsonl",
-        "fresh": ROOT / "benchmarks" / "kiosk_llm_fresh.jsonl"}
+        "fresh": ROOT / "benchmarks" / "kiosk_llm_fresh.jsonl",
+        "fresh2": ROOT / "benchmarks" / "kiosk_llm_fresh2.jsonl"}
 _CLAIM = re.compile(r"Added|Removed|Changed to|담았어요|뺐어요|바꿨어요|已加入|已去掉|已改为|cancelled|취소했어요|订单已取消")
 
 
