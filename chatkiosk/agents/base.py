@@ -56,6 +56,9 @@ class Agent:
     # `intent_providers` maps intents (and "default") to a provider route, set by the runtime.
     intent_of: Callable[[str], str] | None = None
     intent_providers: dict[str, Provider] = field(default_factory=dict)
+    # The tool a user's text calls for (the assistant: arithmetic → calculator), forced on the
+    # first step of a small model without native tools, which would narrate the call instead.
+    tool_for: Callable[[str], str | None] | None = None
 
     def provider_for_text(self, text: str) -> Provider | None:
         """The provider routed for this turn's intent, or None for the agent's usual one."""

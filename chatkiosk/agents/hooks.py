@@ -1,12 +1,14 @@
 """What an agent may add to an LLM turn: a note on the context, and its own final answer.
 
-The chat turn calls three functions here, each a line in `chat/turn.py`:
+The chat turn calls four functions here, each a line in `chat/turn.py`:
 
 - `fit_context(agent, provider, max_tokens)`: the agent's context policy within the model's
   window (see `budget`); `client_tools_that_fit` first leaves out a client's tools whose command
   prompt would crowd the conversation out of a small window;
 - `prepare_context(agent, ctx, messages)`: the agent's note on the turn (the kiosk adds the
   current order to the user's message, so the fixed system prompt stays a cacheable prefix);
+- `first_tool_choice(agent, provider, text, tool_choice)`: the tool the text calls for, forced
+  on a small model's first step (the assistant's calculator and clock), when the client named none;
 - `final_events(agent, ctx, run)`: the run's events, with the answer written by the agent
   when it has `TurnHooks.compose` (the kiosk: from the commands that ran, never the model's
   claims; the model's text is held back until then).
@@ -112,6 +114,18 @@ async def prepare_context(agent: Agent, ctx: ToolContext, messages: list[Message
     last = dict(messages[-1])
     last["content"] = f"{last.get('content') or ''}\n\n{note}"
     return [*messages[:-1], last]
+
+
+def first_tool_choice(agent: Agent, provider: Provider, text: str, tool_choice: Any) -> Any:
+    """The turn's `tool_choice`: the client's, else the agent's tool for this text when the
+    model is small and local with no native tools (it would write "I used the calculator…"
+    and a made-up number instead of calling it), else None: the model chooses."""
+    if tool_choice is not None or agent.tool_for is None or getattr(provider, "supports_tools", False):
+        return tool_choice
+    if getattr(provider, "context_window", None) is None:  # an upstream model: its own choice
+        return None
+    name = agent.tool_for(text)
+    return {"type": "function", "function": {"name": name}} if name is not None and name in agent.tools.names() else None
 
 
 def final_events(agent: Agent, ctx: ToolContext, run: AsyncIterator[AgentEvent]) -> AsyncIterator[AgentEvent]:

@@ -27,7 +27,7 @@ from chatkiosk.agents.base import Agent
 from chatkiosk.agents.confirm import ConfirmationGate
 from chatkiosk.agents.context import build_context
 from chatkiosk.agents.deps import ToolDeps
-from chatkiosk.agents.hooks import client_tools_that_fit, final_events, fit_context, prepare_context
+from chatkiosk.agents.hooks import client_tools_that_fit, final_events, first_tool_choice, fit_context, prepare_context
 from chatkiosk.agents.loop import AgentLimitExceeded, AgentResult, run_agent
 from chatkiosk.agents.summary import schedule_summary
 from chatkiosk.agents.registry import AgentRegistry
@@ -416,6 +416,7 @@ class ChatService:
         turn.ledger.truncated = truncated or over
         turn.ledger.prompt_estimate = sum(provider.count_tokens(str(m.get("content") or "")) for m in context)
         context = show_photos(context, turn.photos, getattr(provider, "supports_images", False))  # image parts, or a note
+        choice = first_tool_choice(agent, provider, str(user or ""), request.tool_choice) if tools is not None else None
         run = run_agent(
             provider, context, turn.ctx, tools, options=request.options.to_generation(self.settings.default_max_tokens),
             step_limit=agent.step_limit, token_budget=self.settings.turn_token_budget, time_budget=self.settings.turn_timeout,
@@ -424,7 +425,7 @@ class ChatService:
             confirmations=self.deps.confirmations if conv is not None else None,
             stop_after_tools=agent.stop_after_tools,  # llmpath
             guard=turn.guard,
-            client_tools=client_tools, tool_choice=request.tool_choice if tools is not None else None,
+            client_tools=client_tools, tool_choice=choice,
         )
         publish, lifecycle = turn.generation.publish, self.deps.lifecycle
         # Guardrails: the answer is filtered on its way to the customer and the store.

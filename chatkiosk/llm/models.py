@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # What `CHATKIOSK_LOCAL_MODEL=true` (the default) means: the first of these that is installed.
-DEFAULT_ORDER = ("qwen2.5-coder-0.5b", "smollm2-135m")
+DEFAULT_ORDER = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m")
 _ON = {"", "1", "true", "yes", "on", "default", "auto"}
 _OFF = {"0", "false", "no", "off", "none"}
 

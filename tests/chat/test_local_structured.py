@@ -1,6 +1,6 @@
 """Structured output and client tools on the embedded llama.cpp model, through `/v1/chat/completions`.
 
-The grammar holds whatever the model (SmolLM2-135M or Qwen2.5-Coder-0.5B): a json_schema
+The grammar holds whatever the model (SmolLM2-135M or a Qwen2.5-Coder): a json_schema
 answer parses against its schema, a json_object one as an object, and a forced `tool_choice`
 comes back as a call of the client's tool with arguments of its schema.
 """

