@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace) -> None:
                 await warm_prompt(runtime.agents.get("kiosk"), provider)
                 print(f"the server's warm-up of the fixed prompts (at start, in the background; not counted): "
                       f"{time.perf_counter() - started:.1f} s")
-            exact = honest_n = base = 0
+            exact = honest_n = base = beyond = beyond_exact = 0
             times: list[float] = []
             misses: dict[str, int] = {}
             for case in cases:
@@ -188,6 +188,8 @@ async def run(args: argparse.Namespace) -> None:
                 exact += ok
                 honest_n += true
                 base += p_ok
+                beyond += not p_ok
+                beyond_exact += ok and not p_ok
                 why = "" if ok else miss(before, after, normalise(case["expect"], menu), body)
                 if why:
                     misses[why] = misses.get(why, 0) + 1
@@ -200,6 +202,8 @@ async def run(args: argparse.Namespace) -> None:
     p99 = q[min(len(q) - 1, int(round(0.99 * (len(q) - 1))))]
     print(f"\ncases {n}: exact {exact}/{n} = {exact / n:.0%}, honest {honest_n}/{n} = {honest_n / n:.0%}, "
           f"rule parser alone exact {base}/{n} = {base / n:.0%}")
+    if beyond:
+        print(f"on the {beyond} cases the rule parser alone gets wrong: exact {beyond_exact}/{beyond} = {beyond_exact / beyond:.0%}")
     print("misses: " + (", ".join(f"{k} {v}" for k, v in sorted(misses.items(), key=lambda kv: -kv[1])) or "none"))
     print(f"turn time: p50 {statistics.median(times):.1f} s, p99 {p99:.1f} s, mean {statistics.mean(times):.1f} s; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -209,7 +213,7 @@ def main() -> None:
     """Run the cases and print the figures."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="true", help="CHATKIOSK_LOCAL_MODEL: true (the default), a name or a path")
-    ap.add_argument("--cases", default="turns", help="turns (the default), heldout, or a path to a .jsonl file")
+    ap.add_argument("--cases", default="turns", help="turns (the default), heldout, fresh, fresh2, or a path to a .jsonl file")
     ap.add_argument("--limit", type=int, default=None, help="run N cases spread over the set (quick iterations)")
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--path", choices=["llm", "real"], default="llm")

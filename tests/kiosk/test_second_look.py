@@ -28,6 +28,10 @@ def _order(menu, *lines) -> Order:
     ([("cola", 2, {})], "콜라 두 잔 중 한 잔은 라지로요", "part_add"),
     ([("cola", 1, {})], "可乐换成大杯的，再加一个薯条", "unplaced_item"),
     ([("americano", 1, {"temperature": "iced"})], "美式不要冰的，要热的", "misread_option"),
+    ([("americano", 1, {})], "make that americano iced, not hot", "option_contrast"),
+    ([("cheeseburger", 3, {})], "one less cheeseburger", "readd"),
+    ([("fries", 1, {})], "sub the fries for cheese sticks", "readd"),
+    ([("fries", 1, {}), ("cola", 1, {})], "감자튀김이랑 콜라 둘 다 라지로요", "readd"),
 ])
 def test_a_confident_misreading_goes_to_the_model(menu, parser, lines, text, why):
     order = _order(menu, *lines)

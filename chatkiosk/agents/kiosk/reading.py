@@ -26,14 +26,14 @@ from .order import Order
 _CUES: dict[str, str] = {
     "again": r"\b(?:same again|again|once more|one more time|another round|repeat|twice)\b"
              r"|\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up)\b"
-             r"|똑같|한 ?번 ?더|다시 ?한|두 ?배|一样的|同样的|照样|再来一遍|再点一遍|一倍|翻倍|加倍",
+             r"|똑같|한 ?번 ?더|다시 ?한|두 ?배|一样的|同样的|照样|再来一遍|再点一遍|按刚才|和刚才一样|跟刚才一样|一倍|翻倍|加倍",
     "half": r"\bhalf\b|\bhalve\b|반만|절반|반으로|一半|减半",
     "rest": r"\b(?:except|all but|everything but|anything but|but the|other than|only keep|keep only|just keep|"
-            r"leave only|leave just|keep just)\b|나머지|만 ?남기고|만 ?두고|除了|只留|只保留|其他|其余|别的",
-    "cheap": r"\b(?:cheapest|least expensive|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
+            r"leave only|leave just|keep just|the rest|everything else)\b|나머지|만 ?남기고|만 ?두고|除了|只留|只保留|其他|其余|别的",
+    "cheap": r"\b(?:cheapest|least expensive|least pricey|least costly|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
     "pricey": r"\b(?:most expensive|priciest|dearest|(?<!least )(?<!less )expensive)\b|비싼|贵",
     "each": r"\b(?:one of each|each|every kind|one of every|all kinds)\b|종류별|각각|씩|每种|每样|各",
-    "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|刚才|刚点|刚加",
+    "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|(?<![按和跟照])刚才|刚点|刚加",  # "按刚才的": as before, all of it
     "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
     "swap": r"\b(?:replace|swap|switch|instead|exchange)\b",
     "become": r"\b(?:should be|into)\b",
@@ -226,6 +226,10 @@ class _Reading:
     def _set_option(self) -> list[dict[str, Any]] | None:
         if lx.OPT not in self.kinds or self.absent_items or not self.order.lines:
             return None
+        if len(self.present) >= 2 and lx.PART not in self.kinds:  # "감자튀김이랑 콜라 둘 다 라지로": each one named
+            changes = [{"do": "set_option", "target": self._ref(r), "options": self._options(self._ref(r))}
+                       for r in self.present]
+            return [c for c in changes if c["options"]] or None
         target = self._ref(self.present[0]) if self.present else ("last" if "last" in self.said else "all")
         options = self._options(target)
         if not options:

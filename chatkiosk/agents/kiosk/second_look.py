@@ -4,7 +4,9 @@ The parser is exact on plain orders, but a few shapes of request it reads with c
 gets wrong: "sprites not colas" (an addition and a removal, not a swap of the same number),
 "치즈버거 두 개 중 하나는 불고기로" (both burgers swapped, not one of them), "薯条换成大份的，再加一个
 芝士条" (the fries' change dropped), "美式不要冰的，要热的" (an ice option the americano does not
-have). `doubtful()` tells those apart from the parser's usual output by what the reading would
+have), "make that americano iced, not hot" (the option after "not" taken), "one less cheeseburger"
+and "sub the fries for cheese sticks" (a word it does not know, read past: one more of what is
+already there), "감자튀김이랑 콜라 둘 다 라지로요" ("both" read past: one more fries). `doubtful()` tells those apart from the parser's usual output by what the reading would
 do to the order — it is tried on a copy, never on the real one — and by the words it did not
 account for; then the model takes the turn, with the kiosk's reading as a hint, and whatever
 it sends is validated and run like any other command.
@@ -23,9 +25,15 @@ from .parser import ParseResult
 def doubtful(text: str, parsed: ParseResult, order: Order, menu: Menu, lexicon: Lexicon) -> str | None:
     """Why the parser's reading of `text` should not be run as it is (None: run it)."""
     tokens = lexicon.scan(normalise(text))
-    if _item_not_item(tokens):
+    if _contrast(tokens, lx.ITEM):
         return "contrast"  # "sprites not colas": the second is replaced by the first
+    if _contrast(tokens, lx.OPT):
+        return "option_contrast"  # "iced, not hot": the first is wanted
     commands = parsed.commands
+    if any(t.kind in (_UNKNOWN, lx.ALL) for t in tokens) and any(
+        c.name == "add_item" and order.find(c.args["item_id"]) for c in commands
+    ):
+        return "readd"  # "one less cheeseburger", "둘 다 라지로": not one more of what is there
     heard = {t.value[0] for t in tokens if t.kind == lx.ITEM}
     if heard - {c.args.get("item_id") for c in commands}:
         return "unplaced_item"  # an item was named and nothing was done with it
@@ -42,10 +50,15 @@ def doubtful(text: str, parsed: ParseResult, order: Order, menu: Menu, lexicon: 
     return None
 
 
-def _item_not_item(tokens: list[Token]) -> bool:
+_UNKNOWN = "unknown"  # what the scanner matched to nothing
+
+
+def _contrast(tokens: list[Token], kind: str) -> bool:
+    """"X not Y" (a separator allowed before "not") with X and Y of `kind`."""
+    shown = [t for t in tokens if t.kind != lx.SEP]
     return any(
-        a.kind == lx.ITEM and b.kind == lx.REMOVE and b.text == "not" and c.kind == lx.ITEM
-        for a, b, c in zip(tokens, tokens[1:], tokens[2:])
+        a.kind == kind and b.kind == lx.REMOVE and b.text == "not" and c.kind == kind
+        for a, b, c in zip(shown, shown[1:], shown[2:])
     )
 
 
