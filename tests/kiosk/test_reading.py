@@ -30,8 +30,8 @@ def reader(menu, hints) -> Reader:
 
 def _order(menu, *lines) -> Order:
     order = Order()
-    for item_id, quantity in lines:
-        assert execute(order, menu, "add_item", {"item_id": item_id, "quantity": quantity}).ok
+    for item_id, quantity, *options in lines:
+        assert execute(order, menu, "add_item", {"item_id": item_id, "quantity": quantity, "options": options[0] if options else {}}).ok
     return order
 
 
@@ -67,6 +67,16 @@ def test_the_shape_keeps_the_kind_of_each_word_not_the_item_so_languages_meet(hi
     ("콜라는 다섯 잔으로 맞춰 주세요", [("cola", 2)], {"cola": 5}),
     ("scrap the most recent item", [("cheeseburger", 1), ("cider", 1)], {"cheeseburger": 1}),
     ("make the sprite a cola, a large one", [("cider", 1)], {"cola(size=large)": 1}),
+    ("a regular sprite please, not a large one", [("cider", 1, {"size": "large"})], {"cider": 1}),
+    ("double the cheese sticks", [("cheese_sticks", 2)], {"cheese_sticks": 4}),
+    ("a coke and a sprite, neither with ice", [], {"cola(ice=none)": 1, "cider(ice=none)": 1}),
+    ("turn the side into cheese sticks", [("cheeseburger", 1), ("fries", 1)], {"cheeseburger": 1, "cheese_sticks": 1}),
+    ("지금까지 시킨 거 전부 똑같이 하나씩 더", [("cola", 1), ("fries", 2)], {"cola": 2, "fries": 4}),
+    ("사이다 한 잔 더요, 이번엔 얼음 없이", [("cider", 1)], {"cider": 1, "cider(ice=none)": 1}),
+    ("three burgers is too many, two will do", [("shrimp_burger", 3)], {"shrimp_burger": 2}),
+    ("最便宜的饮料和最贵的饮料各一杯", [], {"cola": 1, "americano": 1}),
+    ("芝士条再来三份一样的", [("cheese_sticks", 1)], {"cheese_sticks": 4}),
+    ("음료만 놔두고 다 지워 주세요", [("cola", 1), ("fries", 1)], {"cola": 1}),
 ])
 def test_a_reading_run_as_changes_makes_the_order_asked_for(menu, hints, reader, text, lines, cart):
     order = _order(menu, *lines)

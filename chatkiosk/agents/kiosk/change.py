@@ -138,8 +138,8 @@ def commands_for_change(order: Order, menu: Menu, change: Change) -> list[tuple[
         if change.quantity is None:
             return []
         return [("set_quantity", {**_ref(line), "quantity": change.quantity}) for line in lines]
-    if change.do == "repeat":
-        return [("add_item", {**_ref(line), "quantity": line.quantity}) for line in lines]
+    if change.do == "repeat":  # "薯条再来两份一样的": that many more, else as many again
+        return [("add_item", {**_ref(line), "quantity": change.quantity or line.quantity}) for line in lines]
     if change.do == "halve":
         return [("set_quantity", {**_ref(line), "quantity": max(1, line.quantity // 2)}) for line in lines]
     if change.do == "set_option":
@@ -148,9 +148,10 @@ def commands_for_change(order: Order, menu: Menu, change: Change) -> list[tuple[
 
 
 def _inverted(order: Order, menu: Menu, change: Change) -> bool:
-    """A replace whose target (a menu item) is not in the order while its item is."""
+    """A replace whose target (a menu item) is not in the order while its item (an item or a
+    category: "make the drink a coffee") is."""
     return (change.target is not None and menu.has(change.target) and change.item is not None
-            and menu.has(change.item) and bool(order.find(change.item)))
+            and bool(selected(order, menu, change.item)) and change.item not in ("all", "last"))
 
 
 def _set_option(menu: Menu, lines: list[OrderLine], change: Change) -> list[tuple[str, dict[str, Any]]]:
@@ -230,7 +231,7 @@ def decoding_schema(menu: Menu, refs: int | None = None) -> dict[str, Any]:
         op("add", ["item"], item={"type": "string", "enum": items_to_add(menu, refs)}, quantity=counts, options=options),
         op("remove", ["target"], target=target, quantity=counts),
         op("set_quantity", ["target", "quantity"], target=target, quantity=counts),
-        op("repeat", ["target"], target=target),
+        op("repeat", ["target"], target=target, quantity=counts),
         op("halve", ["target"], target=target),
         op("set_option", ["target", "options"], target=target, options=options, quantity=counts),
         op("replace", ["target", "item"], target=target,

@@ -25,13 +25,13 @@ from .order import Order
 # normalised text; Latin words on word boundaries).
 _CUES: dict[str, str] = {
     "again": r"\b(?:same again|again|once more|one more time|another round|repeat|twice)\b"
-             r"|\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up)\b"
+             r"|\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up|the|my|our)\b"
              r"|똑같|한 ?번 ?더|다시 ?한|두 ?배|一样的|同样的|照样|再来一遍|再点一遍|按刚才|和刚才一样|跟刚才一样|一倍|翻倍|加倍",
     "half": r"\bhalf\b|\bhalve\b|반만|절반|반으로|一半|减半",
     "rest": r"\b(?:except|all but|everything but|anything but|but the|other than|only keep|keep only|just keep|"
-            r"leave only|leave just|keep just|the rest|everything else)\b|나머지|만 ?남기고|만 ?두고|除了|只留|只保留|其他|其余|别的",
+            r"leave only|leave just|keep just|the rest|everything else)\b|나머지|만 ?남기고|만 ?두고|만 ?놔두고|만 ?놓고|除了|只留|只保留|其他|其余|别的",
     "cheap": r"\b(?:cheapest|least expensive|least pricey|least costly|lowest[- ]priced|lowest price|cheap)\b|(?<!비)싼|저렴|便宜",
-    "pricey": r"\b(?:most expensive|priciest|dearest|(?<!least )(?<!less )expensive)\b|비싼|贵",
+    "pricey": r"\b(?:most expensive|priciest|dearest|highest price|highest[- ]priced|most costly|(?<!least )(?<!less )expensive)\b|비싼|贵",
     "each": r"\b(?:one of each|each|every kind|one of every|all kinds)\b|종류별|각각|씩|每种|每样|各",
     "last": r"\b(?:last|latest|most recent|just ordered|just added|previous)\b|방금|마지막|最后|(?<![按和跟照])刚才|刚点|刚加",  # "按刚才的": as before, all of it
     "total": r"\b(?:altogether|in total|total|in all)\b|합쳐서|총 ?|一共|总共|总计",
@@ -39,6 +39,8 @@ _CUES: dict[str, str] = {
     "become": r"\b(?:should be|into)\b",
     "drop": r"\b(?:scrap|ditch|nix|lose)\b",
     "fewer": r"\b(?:fewer|less|off)\b|줄여|덜",
+    "either": r"\b(?:neither|either)\b",
+    "enough": r"\b(?:will do|is enough|be enough|is plenty|too many)\b|면 ?충분|면 ?돼요|就行|就够|就好",
 }
 CUES = {name: re.compile(pattern) for name, pattern in _CUES.items()}
 # Question words that make a question by themselves; the lexicon's others ("돼요", "있어요",
@@ -53,6 +55,14 @@ def _asks(tokens: list[Token]) -> bool:
     return any(w in _ASKING for w in words) or bool(words and any(t.kind == lx.MAYBE_QUESTION for t in tokens))
 
 
+def _after_not(tokens: list[Token], i: int) -> bool:
+    """Whether token `i` follows "not" with only numbers and fillers between."""
+    j = i - 1
+    while j >= 0 and tokens[j].kind in (lx.QTY, lx.FILLER):
+        j -= 1
+    return j >= 0 and tokens[j].kind == lx.REMOVE and tokens[j].text == "not"
+
+
 def cues(text: str) -> set[str]:
     """The cue kinds said in `text` (normalised)."""
     return {name for name, rx in CUES.items() if rx.search(text)}
@@ -61,7 +71,8 @@ def cues(text: str) -> set[str]:
 # Cues that change what a request means in a way the parser does not read: it would place
 # "double that" as a double cheeseburger, "치즈스틱 반만" as one more, "一共要三个" as three more,
 # "各来两个" as two of the last item only, "the coke should be a sprite" as one of each.
-_PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop", "each", "become"}
+_PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop", "each", "become", "either", "enough"}
+_DOUBLE_THE = re.compile(r"\bdouble (?:the|my|our|that|it|them|those|this|everything|all)\b")
 _TAKE_OFF = re.compile(r"\bfewer\b|\btake (?:\S+ ){0,5}off\b")
 
 
@@ -94,8 +105,10 @@ class _Reading:
         self.tokens = tokens
         self.quantities = [t.value for t in tokens if t.kind == lx.QTY and not t.weak]
         refs = heard.ids()
-        if "again" in said and refs == ["double_cheeseburger"] and not order.find("double_cheeseburger"):
-            refs = []  # "double that": not the burger
+        if "again" in said and "double_cheeseburger" in refs and not order.find("double_cheeseburger") and (
+            refs == ["double_cheeseburger"] or _DOUBLE_THE.search(" ".join(t.text for t in tokens))
+        ):
+            refs = [r for r in refs if r != "double_cheeseburger"]  # "double that", "double the fries": not the burger
         self.refs = refs
         self.present = [r for r in refs if self._in_order(r)]
         self.absent_items = [r for r in refs if menu.has(r) and not self._in_order(r)]
@@ -115,8 +128,8 @@ class _Reading:
     def _pointed(self) -> str:
         """The target when no item is named: the last line for "the last one" or "that" (not "all
         that"), else all."""
-        if "last" in self.said:
-            return "last"
+        if "last" in self.said:  # "방금 주문한 거 전부": all that was just ordered
+            return "all" if lx.ALL in self.kinds else "last"
         return "last" if lx.DEMO in self.kinds and lx.ALL not in self.kinds else "all"
 
     def _target(self) -> str:
@@ -145,8 +158,8 @@ class _Reading:
                 continue
             after = self.tokens[i + 1].kind if i + 1 < len(self.tokens) else None
             before = self.tokens[i - 1].kind if i else None
-            if after == lx.SUBST or before == lx.SUBST_REV:  # "아이스 말고", "instead of iced": not wanted
-                continue
+            if after == lx.SUBST or before == lx.SUBST_REV or _after_not(self.tokens, i):
+                continue  # "아이스 말고", "instead of iced", "not a large one": not wanted
             fitting = [(k, v) for k, v in t.value if k in keys]
             if fitting:
                 k, v = fitting[0]
@@ -160,7 +173,7 @@ class _Reading:
 
     def changes(self) -> list[dict[str, Any]] | None:
         for rule in (self._pick, self._each, self._keep, self._halve, self._again, self._replace,
-                     self._set_option, self._set_quantity, self._remove, self._add):
+                     self._more, self._set_option, self._set_quantity, self._remove, self._add):
             found = rule()
             if found:
                 return found
@@ -170,10 +183,14 @@ class _Reading:
         kind = "priciest" if "pricey" in self.said else "cheapest" if "cheap" in self.said else None
         if kind is None or not self.categories:
             return None
-        change: dict[str, Any] = {"do": "add", "item": f"{kind}_{self._ref(self.categories[0])}"}
-        if self._quantity() and self._quantity() > 1:
-            change["quantity"] = self._quantity()
-        return [change]
+        kinds = ["cheapest", "priciest"] if {"cheap", "pricey"} <= self.said else [kind]  # "제일 싼 버거랑 제일 비싼 버거"
+        changes: list[dict[str, Any]] = []
+        for i, pick in enumerate(kinds):
+            category = self.categories[min(i, len(self.categories) - 1)]
+            changes.append({"do": "add", "item": f"{pick}_{self._ref(category)}"})
+            if self._quantity() and self._quantity() > 1:
+                changes[-1]["quantity"] = self._quantity()
+        return changes
 
     def _each(self) -> list[dict[str, Any]] | None:
         if "each" not in self.said:
@@ -199,13 +216,16 @@ class _Reading:
     def _again(self) -> list[dict[str, Any]] | None:
         if "again" not in self.said or not self.order.lines or self.absent_items:
             return None
-        return [{"do": "repeat", "target": self._target()}]
+        change: dict[str, Any] = {"do": "repeat", "target": self._target()}
+        if self._quantity() and self._quantity() > 1 and len(self.present) == 1:  # "再来两份一样的": two more
+            change["quantity"] = self._quantity()
+        return [change]
 
     def _replace(self) -> list[dict[str, Any]] | None:
         if len(self.absent_items) != 1 or not self.order.lines or lx.MORE in self.kinds:
             return None
         new = self.absent_items[0]
-        said_change = self.kinds & {lx.CHANGE, lx.SUBST, lx.SUBST_REV, lx.REMOVE, lx.CANCEL} or "swap" in self.said
+        said_change = self.kinds & {lx.CHANGE, lx.SUBST, lx.SUBST_REV, lx.REMOVE, lx.CANCEL} or self.said & {"swap", "become"}
         same_kind = [r for r in self.present if self.menu.has(r)
                      and self.menu.item(r).category == self.menu.item(new).category]
         if not said_change and not same_kind:
@@ -221,6 +241,21 @@ class _Reading:
         have = sum(line.quantity for line in lines)
         if lx.PART in self.kinds and self.quantities and min(self.quantities) < have:
             change["quantity"] = min(self.quantities)
+        return [change]
+
+    def _more(self) -> list[dict[str, Any]] | None:
+        """"콜라 한 잔 더, 이번엔 얼음 없이", "keep the fries, one more cola": more of what is there."""
+        if lx.MORE not in self.kinds or self.absent_items or not self.present or not self.menu.has(self.present[-1]):
+            return None
+        if self.kinds & {lx.REMOVE, lx.CANCEL, lx.CHANGE}:
+            return None
+        item = self.present[-1]
+        change: dict[str, Any] = {"do": "add", "item": self._ref(item)}
+        if self._quantity() and self._quantity() > 1:
+            change["quantity"] = self._quantity()
+        options = self._said_options(set(self.menu.item(item).options))
+        if options:
+            change["options"] = options
         return [change]
 
     def _set_option(self) -> list[dict[str, Any]] | None:
@@ -244,6 +279,8 @@ class _Reading:
     def _set_quantity(self) -> list[dict[str, Any]] | None:
         if not self.present or not self.quantities or self.absent_items:
             return None
+        if "enough" in self.said:  # "two colas is too many, one will do": the last number said
+            return [{"do": "set_quantity", "target": self._ref(self.present[0]), "quantity": self.quantities[-1]}]
         if not ({"total"} & self.said or self.kinds & {lx.TO, lx.ONLY, lx.CHANGE}):
             return None
         return [{"do": "set_quantity", "target": self._ref(self.present[0]), "quantity": self.quantities[0]}]
@@ -265,5 +302,11 @@ class _Reading:
         if not self.absent_items or self.kinds & {lx.REMOVE, lx.CANCEL, lx.CHANGE, lx.SUBST, lx.SUBST_REV} or "swap" in self.said:
             return None
         q = self._quantity()
-        return [{"do": "add", "item": self._ref(r), **({"quantity": q} if q and q > 1 else {})}
-                for r in self.absent_items]
+        changes = []
+        for r in self.absent_items:  # "a sprite and a coke, neither with ice": the options said, for each
+            change: dict[str, Any] = {"do": "add", "item": self._ref(r), **({"quantity": q} if q and q > 1 else {})}
+            options = self._said_options(set(self.menu.item(r).options)) if self.menu.has(r) else {}
+            if options:
+                change["options"] = options
+            changes.append(change)
+        return changes

@@ -47,6 +47,8 @@ def doubtful(text: str, parsed: ParseResult, order: Order, menu: Menu, lexicon: 
     for result in execute_all(trial, menu, parsed.as_calls(), parsed.lang):
         if result.reason == "option_not_available" and _some_option_fits(result.args, menu):
             return "misread_option"  # an option the item has beside one it has not: a word misread
+        if not result.ok and result.command == "remove_item" and (result.args.get("options") or {}):
+            return "misread_option"  # "雪碧不要大杯了，中杯就行": not a removal of a regular one
     return None
 
 
@@ -54,12 +56,15 @@ _UNKNOWN = "unknown"  # what the scanner matched to nothing
 
 
 def _contrast(tokens: list[Token], kind: str) -> bool:
-    """"X not Y" (a separator allowed before "not") with X and Y of `kind`."""
-    shown = [t for t in tokens if t.kind != lx.SEP]
-    return any(
-        a.kind == kind and b.kind == lx.REMOVE and b.text == "not" and c.kind == kind
-        for a, b, c in zip(shown, shown[1:], shown[2:])
-    )
+    """"X not Y" with X and Y of `kind`: "sprites not colas", "a regular coke, not a large one"
+    (X anywhere before "not"; only a number or a filler between "not" and Y)."""
+    for i, t in enumerate(tokens):
+        if t.kind != lx.REMOVE or t.text != "not" or not any(u.kind == kind for u in tokens[:i]):
+            continue
+        after = [u for u in tokens[i + 1:] if u.kind not in (lx.QTY, lx.FILLER)]
+        if after and after[0].kind == kind:
+            return True
+    return False
 
 
 def _some_option_fits(args: dict, menu: Menu) -> bool:
