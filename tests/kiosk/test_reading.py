@@ -127,7 +127,8 @@ def test_the_worked_examples_fit_the_menu_and_each_one_runs_cleanly_on_its_order
 def test_no_worked_example_and_no_prompt_example_is_a_benchmark_sentence(menu, hints):
     said = set()
     for name in ("kiosk_llm_turns.jsonl", "kiosk_llm_heldout.jsonl", "kiosk_llm_fresh.jsonl",
-                 "kiosk_llm_fresh2.jsonl", "kiosk_llm_fresh3.jsonl"):
+                 "kiosk_llm_fresh2.jsonl", "kiosk_llm_fresh3.jsonl",
+                 "kiosk_llm_fresh4.jsonl"):
         said |= {json.loads(line)["say"] for line in (BENCHMARKS / name).read_text().splitlines() if line.strip()}
     assert not said & {e.say for e in load_examples(menu, hints)}
     prompt_examples = {json.loads(line.split(" [")[0].split(" →")[0]) for line in _EXAMPLES.splitlines()[1:]}
