@@ -119,3 +119,17 @@ def test_claims_are_recognised_in_three_languages_and_menu_prices_are_not_claims
         assert claims_change(text, menu), text
     for text in ("A cola is ₩1,800.", "Hello! What would you like?", "치즈버거는 5,200원이에요.", "我们有可乐和雪碧。"):
         assert not claims_change(text, menu), text
+
+
+@pytest.mark.parametrize("question", ["what's in my order?", "내 주문 뭐예요?", "我点了什么？", "what did I order?"])
+async def test_a_question_about_the_order_is_answered_from_the_order_not_by_the_model(make_api, question):
+    """Seen on the 1.5B model: "what is in my order?" → "Two beef patties with cheese." for 2 bulgogi and a cola."""
+    llm = ScriptedProvider(["Two beef patties with cheese."])
+    api = await make_api(providers={"s": llm})
+    user = await api.signup()
+    cid = await _kiosk(api, user)
+    await _say(api, user, cid, "불고기버거 2개랑 콜라 주세요")
+    body = await _say(api, user, cid, question)
+    reply = body["message"]["content"]
+    assert not llm.calls and "beef" not in reply
+    assert any(name in reply for name in ("Bulgogi", "불고기버거", "烤肉汉堡")) and any(t in reply for t in ("11,400", "11400"))

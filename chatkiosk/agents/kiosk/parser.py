@@ -82,6 +82,10 @@ class _Unresolved(Exception):
     pass
 
 
+# Words that make a mention of the order a request rather than a question about it.
+_ORDER_WORDS = {lx.ITEM, lx.GENERIC, lx.QTY, lx.OPT, lx.REMOVE, lx.CANCEL, lx.CHANGE, lx.MORE, lx.CHECKOUT, lx.PAY, lx.DINE}
+
+
 class Parser:
     """Parses utterances against one menu; build it once and reuse it."""
 
@@ -99,6 +103,9 @@ class Parser:
         # A 로/으로 right after an unknown word is part of it ("제로콜라" is not 콜라).
         unknown += [t.text for prev, t in zip(tokens, tokens[1:]) if t.kind == lx.TO and prev.kind == "unknown"]
         kinds = {t.kind for t in tokens}
+        if lx.SHOW in kinds and not kinds & _ORDER_WORDS:
+            # "what's in my order?", "내 주문 뭐예요?", "我点了什么？": the order itself, never the model's guess
+            return ParseResult([ParsedCommand("show_order")], True, 1.0, lang, None, unknown)
         if lx.QUESTION in kinds:
             return ParseResult([], False, 0.0, lang, "question", unknown)
         if lx.GENERIC in kinds:  # "a burger", "饮料": which one is for the LLM to ask
