@@ -92,73 +92,35 @@ class EventStream(Response):
         clock = asyncio.get_running_loop().time
         last = clock()
         encode = self.encode
-        # Frames of the catch-up (the events published before this stream attached) wait here and
-        # go out in one write with `head`; None once the stream is live.
-        pending: list[bytes] | None = [self.head] if self.head else []
-        ended_body = False  # the done frame went out with the end of the body
 
         async def sink(seq: int, event: Event) -> None:
-            nonlocal last, ended_body
-            if ended_body:
-                return
+            nonlocal last
             body = encode(seq, event)
-            if pending is not None:
-                pending.append(body)
-                ended_body = isinstance(event, DoneEvent)
-            elif isinstance(event, DoneEvent):
-                # The done frame and the body's end in one write; the final store runs beside it
-                # (chat/turn.py `_close`) and this response's call returns once it is stored.
-                ended_body = True
-                await send({"type": "http.response.body", "body": body, "more_body": False})
-            elif body:
+            if body:
                 last = clock()
                 await send({"type": "http.response.body", "body": body, "more_body": True})
 
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if self.head:
+            await send({"type": "http.response.body", "body": self.head, "more_body": True})
         generation = self.generation
-        try:
-            # No await between the catch-up and the hand-over (attach) and this write: a frame
-            # published meanwhile cannot overtake the ones in `pending`.
-            await generation.attach(sink, self.after)
-            caught_up = b"".join(pending)
-            pending = None
-            if caught_up or ended_body:
-                await send({"type": "http.response.body", "body": caught_up, "more_body": not ended_body})
-            if not ended_body:
-                await self._relay(generation, receive, send, lambda: ended_body, lambda: last)
-            if ended_body:
-                # The client has the whole body; the call ends with the generation (its store), as
-                # it did when the body's end waited for it, so whoever awaits this response (the
-                # server's shutdown, an in-process client) still finds the answer stored.
-                await generation.wait()
-        finally:
-            generation.detach(sink)
-
-    async def _relay(
-        self, generation: Generation, receive: Receive, send: Send, body_ended: Callable[[], bool], last_sent: Callable[[], float],
-    ) -> None:
-        """Wait for the generation's end (the sink sends its frames meanwhile), heartbeats when
-        idle; a client that leaves first ends the stream (and, for the owner, the turn)."""
-        clock = asyncio.get_running_loop().time
-        heartbeat_at = last_sent()
+        await generation.attach(sink, self.after)
         ended = generation.wait()  # the generation's own future, shielded: no task per stream
         watcher = asyncio.ensure_future(disconnected(receive))
         try:
             while not ended.done():
                 done, _ = await asyncio.wait({ended, watcher}, timeout=self.every, return_when=asyncio.FIRST_COMPLETED)
-                if body_ended():  # the done frame ended the body (and so `receive` says disconnect)
-                    return
                 if watcher in done:
                     if self.owner:
                         generation.cancel()
                     return
-                if not done and clock() - max(heartbeat_at, last_sent()) >= self.every:
-                    heartbeat_at = clock()
+                if not done and clock() - last >= self.every:
+                    last = clock()
                     await send({"type": "http.response.body", "body": self.heartbeat, "more_body": True})
         finally:
+            generation.detach(sink)
             for task in (ended, watcher):
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        if not body_ended():  # ended without a done frame (e.g. never started)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
