@@ -50,7 +50,7 @@ from chatkiosk.agents.tools import (
     invoke,
     parse_arguments,
 )
-from chatkiosk.errors import ToolError
+from chatkiosk.errors import ContextOverflow, ToolError
 from chatkiosk.guard.pipeline import TurnGuard
 from chatkiosk.events import DeltaEvent, ToolCallEvent, ToolResultEvent
 from chatkiosk.llm.base import (
@@ -291,9 +291,20 @@ class AgentRun:
             )
             step = _Step()
             options = self._step_options(step_no, command_mode)
-            async with aclosing(self._model_step(to_send, step, command_mode, options)) as pieces:
-                async for item in pieces:
-                    yield item
+            try:
+                async with aclosing(self._model_step(to_send, step, command_mode, options)) as pieces:
+                    async for item in pieces:
+                        yield item
+            except ContextOverflow:
+                if not (self.stop_after_tools and self.result.tool_calls):
+                    raise
+                # The commands ran and the model's words about them (a confirmation asked) no
+                # longer fit its window: the run ends with what ran, and the agent that writes
+                # its answer from the commands (the kiosk) says it, instead of an error that
+                # hides a changed order.
+                self.result.finish_reason = "tool_calls"
+                yield self.result
+                return
             self.result.steps = step_no
 
             if command_mode and step.buffered:

@@ -133,3 +133,23 @@ async def test_a_question_about_the_order_is_answered_from_the_order_not_by_the_
     reply = body["message"]["content"]
     assert not llm.calls and "beef" not in reply
     assert any(name in reply for name in ("Bulgogi", "불고기버거", "烤肉汉堡")) and any(t in reply for t in ("11,400", "11400"))
+
+
+async def test_commands_that_ran_are_said_when_the_words_after_them_no_longer_fit_the_window(make_api):
+    """Seen on SmolLM2: a list of commands ran (one asking for a confirmation), the model's next
+    step overflowed its 2,048-token window, and the customer got an error over a changed order."""
+    from chatkiosk.errors import ContextOverflow
+
+    commands = '[{"tool": "add_item", "arguments": {"item_id": "cola", "quantity": 1}}, {"tool": "checkout", "arguments": {}}, {"tool": "pay", "arguments": {"method": "card"}}]'
+    overflow = ContextOverflow("This conversation no longer fits the model's context window of 2048 tokens.", upstream_status=400)
+    llm = ScriptedProvider([commands, overflow], supports_tools=False)
+    llm.context_window = 2048
+    api = await make_api(providers={"s": llm})
+    user = await api.signup()
+    cid = await _kiosk(api, user)
+    body = await _say(api, user, cid, UNPARSED)
+    assert body["message"]["status"] == "complete", body
+    order = await _order(api, user, cid)
+    assert [line["item_id"] for line in order["items"]] == ["cola"]
+    reply = body["message"]["content"]
+    assert "Cola" in reply and "1,800" in reply and "context window" not in reply
