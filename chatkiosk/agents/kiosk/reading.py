@@ -23,9 +23,10 @@ from .order import Order
 
 # Cue words the lexicon has no kind for, by what they say about the request (regexes over the
 # normalised text; Latin words on word boundaries).
+_DOUBLE = r"\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up|the|my|our)\b"  # not the burger
 _CUES: dict[str, str] = {
     "again": r"\b(?:same again|again|once more|one more time|another round|repeat|twice)\b"
-             r"|\bdouble (?:that|it|them|those|this|everything|all|the order|my order|up|the|my|our)\b"
+             rf"|{_DOUBLE}"
              r"|똑같|한 ?번 ?더|다시 ?한|두 ?배|一样的|同样的|照样|再来一遍|再点一遍|按刚才|和刚才一样|跟刚才一样|一倍|翻倍|加倍",
     "half": r"\bhalf\b|\bhalve\b|반만|절반|반으로|一半|减半",
     "rest": r"\b(?:except|all but|everything but|anything but|but the|other than|only keep|keep only|just keep|"
@@ -55,12 +56,13 @@ def _asks(tokens: list[Token]) -> bool:
     return any(w in _ASKING for w in words) or bool(words and any(t.kind == lx.MAYBE_QUESTION for t in tokens))
 
 
-def _after_not(tokens: list[Token], i: int) -> bool:
-    """Whether token `i` follows "not" with only numbers and fillers between."""
+def not_before(tokens: list[Token], i: int) -> int | None:
+    """The index of the "not" that token `i` follows with only numbers and fillers between
+    ("not a large one"), or None."""
     j = i - 1
     while j >= 0 and tokens[j].kind in (lx.QTY, lx.FILLER):
         j -= 1
-    return j >= 0 and tokens[j].kind == lx.REMOVE and tokens[j].text == "not"
+    return j if j >= 0 and tokens[j].kind == lx.REMOVE and tokens[j].text == "not" else None
 
 
 def cues(text: str) -> set[str]:
@@ -72,7 +74,7 @@ def cues(text: str) -> set[str]:
 # "double that" as a double cheeseburger, "치즈스틱 반만" as one more, "一共要三个" as three more,
 # "各来两个" as two of the last item only, "the coke should be a sprite" as one of each.
 _PARSER_BLIND = {"again", "half", "rest", "cheap", "pricey", "total", "drop", "each", "become", "either", "enough"}
-_DOUBLE_THE = re.compile(r"\bdouble (?:the|my|our|that|it|them|those|this|everything|all)\b")
+_DOUBLE_THE = re.compile(_DOUBLE)
 _TAKE_OFF = re.compile(r"\bfewer\b|\btake (?:\S+ ){0,5}off\b")
 
 
@@ -158,7 +160,7 @@ class _Reading:
                 continue
             after = self.tokens[i + 1].kind if i + 1 < len(self.tokens) else None
             before = self.tokens[i - 1].kind if i else None
-            if after == lx.SUBST or before == lx.SUBST_REV or _after_not(self.tokens, i):
+            if after == lx.SUBST or before == lx.SUBST_REV or not_before(self.tokens, i) is not None:
                 continue  # "아이스 말고", "instead of iced", "not a large one": not wanted
             fitting = [(k, v) for k, v in t.value if k in keys]
             if fitting:

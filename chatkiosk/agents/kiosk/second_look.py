@@ -20,6 +20,7 @@ from .commands import execute_all
 from .menu import Menu
 from .order import Order
 from .parser import ParseResult
+from .reading import not_before
 
 
 def doubtful(text: str, parsed: ParseResult, order: Order, menu: Menu, lexicon: Lexicon) -> str | None:
@@ -59,10 +60,8 @@ def _contrast(tokens: list[Token], kind: str) -> bool:
     """"X not Y" with X and Y of `kind`: "sprites not colas", "a regular coke, not a large one"
     (X anywhere before "not"; only a number or a filler between "not" and Y)."""
     for i, t in enumerate(tokens):
-        if t.kind != lx.REMOVE or t.text != "not" or not any(u.kind == kind for u in tokens[:i]):
-            continue
-        after = [u for u in tokens[i + 1:] if u.kind not in (lx.QTY, lx.FILLER)]
-        if after and after[0].kind == kind:
+        j = not_before(tokens, i) if t.kind == kind else None
+        if j is not None and any(u.kind == kind for u in tokens[:j]):
             return True
     return False
 
